@@ -1,0 +1,72 @@
+import pytest
+
+from wan.deforum.prompts import merge_prompt, prompt_for_frame, prompt_keys, split_prompt
+from wan.deforum.settings import parse_settings
+from wan.errors import SettingsError
+
+
+def settings(prompts, **extra):
+    return parse_settings({"max_frames": 100, "prompts": prompts, **extra})
+
+
+def test_merge_as_deforum_does():
+    s = settings(
+        {"0": "a cat"}, animation_prompts_positive="style", animation_prompts_negative="bad"
+    )
+    assert merge_prompt(s, "a cat") == "style a cat --neg bad"
+    assert merge_prompt(s, "a cat --neg dog") == "style a cat --neg dog  bad"
+
+
+def test_negative_field_loses_stray_neg_marker():
+    s = settings({"0": "a"}, animation_prompts_negative="--neg blurry")
+    assert prompt_for_frame(s, 0).negative == "blurry"
+
+
+def test_step_function_and_first_prompt_covers_earlier_frames():
+    s = settings({"10": "b", "50": "c"}, animation_prompts_negative="")
+    assert [prompt_for_frame(s, f).positive for f in (0, 9, 10, 49, 50, 99)] == [
+        "b", "b", "b", "b", "c", "c",
+    ]  # fmt: skip
+
+
+def test_expression_keys_with_max_f():
+    s = settings({"0": "a", "max_f/2": "b", "max_f": "c"})
+    assert [k.frame for k in prompt_keys(s)] == [0, 49, 99]
+
+
+def test_keys_outside_are_ignored_unless_nothing_is_inside():
+    assert [k.key for k in prompt_keys(settings({"0": "a", "500": "b", "-3": "c"}))] == ["0"]
+    only_late = prompt_keys(settings({"500": "late"}))
+    assert len(only_late) == 1 and only_late[0].frame == 0 and "late" in only_late[0].text
+
+
+def test_duplicate_frames_last_wins():
+    s = settings({"10": "first", "max_f-89": "second"})
+    assert prompt_for_frame(s, 10).positive == "second"
+
+
+def test_backticks_are_evaluated_per_frame():
+    text = "a (cat:`1+0.5*sin(t/10)`) at `max_f`"
+    assert split_prompt(text, 0, 100).positive == "a (cat:1.0) at 99.0"
+    assert split_prompt(text, 10, 100).positive.startswith("a (cat:1.42073549240394")
+
+
+def test_backtick_inside_sqrt_is_not_rewritten():
+    # Deforum once replaced every 't' with the frame number, breaking sqrt(); we do not.
+    assert split_prompt("x `sqrt(t)`", 16, 100).positive == "x 4.0"
+
+
+def test_bad_backtick_is_a_clear_error():
+    with pytest.raises(SettingsError, match="prompt expression `foo\\(t\\)` at frame 3"):
+        split_prompt("x `foo(t)`", 3, 10)
+
+
+def test_bad_key_is_a_clear_error():
+    with pytest.raises(SettingsError, match="prompt key 'later'"):
+        prompt_keys(settings({"0": "a", "later": "b"}))
+    with pytest.raises(SettingsError, match=r"prompt key '2\.5'"):
+        prompt_keys(settings({"0": "a", "2.5": "b"}))
+
+
+def test_split_tidies_whitespace():
+    assert split_prompt("  a   cat ,  --neg  dog  ", 0, 1) == split_prompt("a cat --neg dog", 0, 1)

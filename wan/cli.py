@@ -1,0 +1,154 @@
+"""The command line: ``python -m wan COMMAND ...``.
+
+Every command prints human text by default and JSON on stdout with ``--json``. Exit codes:
+0 success, 2 bad input (one line on stderr that names the problem), anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from wan import __version__
+from wan.deforum import defaults
+from wan.deforum.schedules import evaluate_schedules
+from wan.deforum.seeds import resolve_seed
+from wan.deforum.settings import DeforumSettings, load_settings
+from wan.errors import WanError
+from wan.plan import GenerationPlan, build_plan
+from wan.profiles import get_profile
+
+EXIT_BAD_INPUT = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return args.run(args)
+    except WanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m wan",
+        description="Render Deforum animations with the Wan video models.",
+    )
+    parser.add_argument("--version", action="version", version=f"wan {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    schedules = commands.add_parser("schedules", help="evaluate every schedule per frame")
+    _settings_args(schedules)
+    schedules.set_defaults(run=_run_schedules)
+
+    plan = commands.add_parser("plan", help="cut the animation into Wan clips")
+    _settings_args(plan)
+    plan.add_argument("--model", default=None, help="model id (default Wan2.1-T2V-1.3B)")
+    plan.add_argument("--overlap", type=int, default=0, help="model frames shared by clips")
+    plan.add_argument("--plot", metavar="FILE.png", help="draw the camera schedules and clips")
+    plan.set_defaults(run=_run_plan)
+    return parser
+
+
+def _settings_args(command: argparse.ArgumentParser) -> None:
+    command.add_argument("settings", help="Deforum settings file (.txt/.json) or run folder")
+    command.add_argument("--seed", type=int, default=None, help="override the settings' seed")
+    command.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _load(args: argparse.Namespace) -> tuple[DeforumSettings, int]:
+    settings = load_settings(args.settings)
+    seed = args.seed if args.seed is not None else settings.seed
+    if seed < -1:
+        raise WanError(f"--seed {seed}: use -1 for a random seed or a number >= 0")
+    return settings, resolve_seed(seed)
+
+
+def _run_schedules(args: argparse.Namespace) -> int:
+    settings, seed = _load(args)
+    names = list(defaults.NUMERIC_SCHEDULES)
+    values = evaluate_schedules(settings.schedules, settings.max_frames, seed, names)
+    if args.json:
+        payload = {
+            "max_frames": settings.max_frames,
+            "seed": seed,
+            "schedules": {name: array.tolist() for name, array in values.items()},
+        }
+        json.dump(payload, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{settings.source}: {settings.mode}, {settings.max_frames} frames, seed {seed}")
+    width = max(len(n) for n in names)
+    for name, array in values.items():
+        low, high = float(array.min()), float(array.max())
+        shape = "constant" if low == high else f"{_num(low)} .. {_num(high)}"
+        print(f"  {name:<{width}}  {shape:<24} {settings.schedules[name]}")
+    return 0
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    settings, seed = _load(args)
+    profile = get_profile(args.model)
+    plan = build_plan(settings, profile, seed=seed, overlap=args.overlap)
+    if args.plot:
+        _plot(settings, plan, args.plot)
+    if args.json:
+        json.dump(plan.to_dict(), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        _print_plan(plan)
+        if args.plot:
+            print(f"plot: {args.plot}")
+    return 0
+
+
+def _plot(settings: DeforumSettings, plan: GenerationPlan, path: str) -> None:
+    from wan.motion_plot import plot_motion
+
+    motion = defaults.MOTION_2D if settings.mode == "2D" else defaults.MOTION_3D
+    values = evaluate_schedules(settings.schedules, settings.max_frames, plan.seed, motion)
+    clips = [(c.start_frame, c.end_frame, c.motion.phrase) for c in plan.clips]
+    title = (
+        f"{settings.source} - {settings.mode}, "
+        f"{settings.max_frames} frames at {_num(settings.fps)} fps"
+    )
+    try:
+        plot_motion(values, settings.mode, clips, path, title=title)
+    except OSError as exc:
+        raise WanError(f"--plot {path}: cannot write the picture ({exc.strerror or exc})") from None
+
+
+def _print_plan(plan: GenerationPlan) -> None:
+    print(
+        f"{plan.source}: {plan.mode}, {plan.frames} frames at {_num(plan.fps)} fps -> "
+        f"{plan.model.id} at {_num(plan.model_fps)} fps, {plan.model_frames} model frames, "
+        f"{len(plan.clips)} clip(s), seed {plan.seed}, plan {plan.hash}"
+    )
+    for clip in plan.clips:
+        print(
+            f"\nclip {clip.index}: frames {clip.start_frame}-{clip.end_frame} "
+            f"(model {clip.model_start}-{clip.model_end}, generates {clip.num_frames}"
+            + (f", overlap {clip.overlap}" if clip.overlap else "")
+            + f"), seed {clip.seed}, {clip.conditioning}"
+        )
+        print(f"  prompt:   {_short(clip.prompt)}")
+        if clip.negative_prompt:
+            print(f"  negative: {_short(clip.negative_prompt)}")
+        for merged in clip.merged_prompts:
+            print(f"  merged:   {_short(merged)}")
+        print(f"  camera:   {clip.motion.phrase}")
+
+
+def _short(text: str, limit: int = 110) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"

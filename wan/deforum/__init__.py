@@ -1,0 +1,1 @@
+"""Reading Deforum animations: settings, schedules, seeds and prompts (pure, no side effects)."""

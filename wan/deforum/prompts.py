@@ -1,0 +1,132 @@
+"""The prompt of every frame, as Deforum builds it.
+
+- Keys are frame numbers (``"30"``) or expressions in ``max_f`` (= max_frames - 1), such as
+  ``"max_f/2"``; Deforum itself cannot evaluate ``max_f`` in prompt keys, we can.
+- Prompts are a step function of the frame: a key's prompt holds until the next key, and the
+  first prompt also covers the frames before its key. Keys outside the animation are ignored
+  (unless no key is inside it, then the earliest one covers everything).
+- Each prompt is merged with the positive and negative parts as Deforum does at run time,
+  ``f"{pos} {val} {'' if '--neg' in val else '--neg'} {neg}"``, then split on ``--neg``.
+  Files Deforum saved next to a run already hold merged prompts and are only split.
+- Backtick expressions (`` `0.5+0.5*sin(t/10)` ``) are evaluated per frame with numexpr, with
+  ``t`` the frame and ``max_f``; the text is replaced by the number (Deforum's `str(float)`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numexpr
+import numpy as np
+
+from wan.deforum.schedules import is_number
+from wan.deforum.settings import DeforumSettings
+from wan.errors import SettingsError
+
+_BACKTICK = re.compile(r"`[\s\S]*?`")
+_NEG = "--neg"
+
+
+@dataclass(frozen=True)
+class PromptKey:
+    """A prompt keyframe: where it starts and its merged text (positive --neg negative)."""
+
+    frame: int
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FramePrompt:
+    positive: str
+    negative: str
+
+
+def merge_prompt(settings: DeforumSettings, text: str) -> str:
+    """Deforum's run-time merge of a prompt with the positive and negative prompt fields."""
+    if settings.prompts_merged:
+        return text
+    negative = settings.negative_prompt.replace(_NEG, "")
+    marker = "" if _NEG in text else _NEG
+    return f"{settings.positive_prompt} {text} {marker} {negative}"
+
+
+def prompt_keys(settings: DeforumSettings) -> tuple[PromptKey, ...]:
+    """The prompt keyframes inside the animation, sorted by frame; a later duplicate wins."""
+    by_frame: dict[int, PromptKey] = {}
+    outside: list[PromptKey] = []
+    for key, text in settings.prompts:
+        frame = _key_frame(key, settings.max_frames)
+        entry = PromptKey(frame, key, merge_prompt(settings, text))
+        if 0 <= frame < settings.max_frames:
+            by_frame[frame] = entry
+        else:
+            outside.append(entry)
+    if not by_frame:
+        earliest = min(outside, key=lambda k: k.frame)
+        return (PromptKey(0, earliest.key, earliest.text),)
+    return tuple(by_frame[f] for f in sorted(by_frame))
+
+
+def _key_frame(key: str, max_frames: int) -> int:
+    if is_number(key):
+        try:
+            return int(key)
+        except ValueError:
+            raise SettingsError(f"prompt key {key!r} is not a whole frame number") from None
+    try:
+        value = numexpr.evaluate(key, local_dict={"max_f": max_frames - 1}, global_dict={})
+    except KeyError as exc:
+        raise SettingsError(
+            f"prompt key {key!r}: unknown name {exc.args[0]!r} (keys can use max_f)"
+        ) from None
+    except (SyntaxError, TypeError, ValueError, ZeroDivisionError) as exc:
+        raise SettingsError(
+            f"prompt key {key!r} is neither a frame number nor an expression in max_f ({exc})"
+        ) from None
+    if np.ndim(value) != 0 or not np.isfinite(value):
+        raise SettingsError(f"prompt key {key!r} does not give a frame number")
+    return int(value)
+
+
+def key_index_for_frame(keys: tuple[PromptKey, ...], frame: int) -> int:
+    """Index of the key whose prompt covers `frame` (the first key covers earlier frames)."""
+    frames = [k.frame for k in keys]
+    index = int(np.searchsorted(frames, frame, side="right")) - 1
+    return max(index, 0)
+
+
+def split_prompt(text: str, frame: int, max_frames: int) -> FramePrompt:
+    """Evaluate backtick expressions at `frame`, then split positive / negative on --neg."""
+    evaluated = _BACKTICK.sub(lambda m: _backtick_value(m.group(), frame, max_frames), text)
+    positive, _, negative = evaluated.partition(_NEG)
+    negative = negative.replace(_NEG, " ")
+    return FramePrompt(_tidy(positive), _tidy(negative))
+
+
+def prompt_for_frame(settings: DeforumSettings, frame: int) -> FramePrompt:
+    keys = prompt_keys(settings)
+    return split_prompt(keys[key_index_for_frame(keys, frame)].text, frame, settings.max_frames)
+
+
+def _backtick_value(raw: str, frame: int, max_frames: int) -> str:
+    expression = raw[1:-1]
+    if len(raw) < 3:
+        return "1"  # Deforum: an empty `` is weight 1
+    if is_number(expression):
+        return str(float(expression))
+    try:
+        value = numexpr.evaluate(
+            expression, local_dict={"t": frame, "max_f": max_frames - 1}, global_dict={}
+        )
+    except (KeyError, SyntaxError, TypeError, ValueError, ZeroDivisionError) as exc:
+        raise SettingsError(
+            f"prompt expression {raw} at frame {frame} cannot be evaluated "
+            f"({type(exc).__name__}: {exc}); expressions can use t and max_f"
+        ) from None
+    return str(float(value))
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().strip(",").strip()

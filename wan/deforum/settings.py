@@ -1,0 +1,335 @@
+"""Deforum settings in any style a user has, read into one immutable, validated value.
+
+Three styles exist (see FACTS.md): settings saved from Deforum's UI, settings Deforum writes next
+to a run's frames (``<timestring>_settings.txt``, prompts already merged with the positive and
+negative parts), and legacy files from early 2023 (old key names, numbers stored as strings).
+`parse_settings` is pure; `load_settings` reads a file, a run folder or takes a dict.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from wan.deforum import defaults
+from wan.errors import SettingsError
+
+STYLE_UI = "ui-saved"
+STYLE_RUN = "run-saved"
+STYLE_LEGACY = "legacy"
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class DeforumSettings:
+    """What a Wan render needs from a Deforum animation. Frame numbers are 0-based."""
+
+    source: str
+    style: str
+    mode: str
+    max_frames: int
+    fps: float
+    width: int
+    height: int
+    seed: int  # -1: random, resolved once by the plan
+    seed_behavior: str
+    seed_iter_n: int
+    diffusion_cadence: int
+    schedules: Mapping[str, str]  # every numeric and text schedule, by Deforum key
+    prompts: tuple[tuple[str, str], ...]  # (key as written, prompt), in file order
+    positive_prompt: str
+    negative_prompt: str
+    prompts_merged: bool  # run-saved files already hold the merged prompts
+    use_init: bool
+    init_image: str | None
+    strength: float
+    strength_0_no_init: bool
+    add_soundtrack: str
+    soundtrack_path: str
+    batch_name: str
+    raw: Mapping[str, Any] = field(repr=False, compare=False)  # the input, unknown keys included
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (what the plan and metadata record as the settings used)."""
+        return {
+            "source": self.source,
+            "style": self.style,
+            "animation_mode": self.mode,
+            "max_frames": self.max_frames,
+            "fps": self.fps,
+            "W": self.width,
+            "H": self.height,
+            "seed": self.seed,
+            "seed_behavior": self.seed_behavior,
+            "seed_iter_N": self.seed_iter_n,
+            "diffusion_cadence": self.diffusion_cadence,
+            "prompts": dict(self.prompts),
+            "positive_prompts": self.positive_prompt,
+            "negative_prompts": self.negative_prompt,
+            "prompts_merged": self.prompts_merged,
+            "use_init": self.use_init,
+            "init_image": self.init_image,
+            "strength": self.strength,
+            "add_soundtrack": self.add_soundtrack,
+            "soundtrack_path": self.soundtrack_path,
+            **dict(self.schedules),
+        }
+
+
+def load_settings(source: str | os.PathLike | Mapping[str, Any]) -> DeforumSettings:
+    """Load settings from a dict, a settings file (.txt/.json) or a Deforum run folder."""
+    if isinstance(source, Mapping):
+        return parse_settings(source, "<dict>")
+    path = Path(source)
+    if path.is_dir():
+        path = find_run_settings(path)
+    if not path.is_file():
+        raise SettingsError(f"{path}: no such settings file; give a Deforum settings .txt/.json")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot be read as text ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"{path}: not a Deforum settings file: invalid JSON at line {exc.lineno}, "
+            f"column {exc.colno} ({exc.msg})"
+        ) from None
+    return parse_settings(data, str(path))
+
+
+def find_run_settings(folder: Path) -> Path:
+    """The settings file of a Deforum run folder: the newest ``*_settings.txt`` by timestring."""
+    found = sorted(folder.glob("*_settings.txt"))
+    if not found:
+        raise SettingsError(
+            f"{folder}: no '*_settings.txt' in this folder; give a Deforum run folder "
+            "(outputs/img2img-images/<batch>) or the settings file itself"
+        )
+    return found[-1]
+
+
+def parse_settings(data: Any, source: str = "<dict>") -> DeforumSettings:
+    """Validate a settings dict; missing keys take Deforum's defaults, unknown keys are kept."""
+    if not isinstance(data, Mapping):
+        raise SettingsError(f"{source}: settings must be a JSON object, got {type(data).__name__}")
+    raw = _rename_legacy(data)
+    read = _Reader(raw, source)
+    mode = read.scalar("animation_mode")
+    if mode not in defaults.SUPPORTED_MODES:
+        known = mode in defaults.ANIMATION_MODES
+        raise SettingsError(
+            f"{source}: animation_mode {mode!r} "
+            + ("is a Deforum mode Wan cannot render" if known else "is not a Deforum mode")
+            + "; set animation_mode to '2D' or '3D'"
+        )
+    seed_behavior = read.scalar("seed_behavior")
+    if seed_behavior not in defaults.SEED_BEHAVIORS:
+        raise SettingsError(
+            f"{source}: seed_behavior {seed_behavior!r} is unknown; use one of "
+            + ", ".join(defaults.SEED_BEHAVIORS)
+        )
+    positive, negative, prompts, merged = _prompt_parts(raw, read)
+    use_init = read.scalar("use_init")
+    init_image = _init_image(read, use_init)
+    return DeforumSettings(
+        source=source,
+        style=_style(raw),
+        mode=mode,
+        max_frames=read.at_least("max_frames", 1),
+        fps=read.positive("fps"),
+        width=read.at_least("W", 1),
+        height=read.at_least("H", 1),
+        seed=read.seed(),
+        seed_behavior=seed_behavior,
+        seed_iter_n=read.at_least("seed_iter_N", 1),
+        diffusion_cadence=read.at_least("diffusion_cadence", 1),
+        schedules=MappingProxyType(read.schedules()),
+        prompts=prompts,
+        positive_prompt=positive,
+        negative_prompt=negative,
+        prompts_merged=merged,
+        use_init=use_init,
+        init_image=init_image,
+        strength=read.scalar("strength"),
+        strength_0_no_init=read.scalar("strength_0_no_init"),
+        add_soundtrack=read.scalar("add_soundtrack"),
+        soundtrack_path=read.scalar("soundtrack_path") or "",
+        batch_name=read.scalar("batch_name") or "",
+        raw=MappingProxyType(dict(raw)),
+    )
+
+
+def _rename_legacy(data: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    for old, new in defaults.LEGACY_KEYS.items():
+        if old in out and new not in out:
+            out[new] = out.pop(old)
+    return out
+
+
+def _style(raw: Mapping[str, Any]) -> str:
+    if "animation_prompts_positive" not in raw and (
+        "positive_prompts" in raw or "negative_prompts" in raw
+    ):
+        return STYLE_RUN
+    legacy_markers = any(k.startswith("controlnet_") for k in raw) or any(
+        k in raw for k in defaults.LEGACY_KEYS
+    )
+    numbers_as_text = any(
+        isinstance(raw.get(k), str) and kind in (int, float)
+        for k, (_, kind) in defaults.SCALARS.items()
+    )
+    return STYLE_LEGACY if legacy_markers or numbers_as_text else STYLE_UI
+
+
+def _prompt_parts(raw: Mapping[str, Any], read: _Reader) -> tuple[str, str, tuple, bool]:
+    merged = _style(raw) == STYLE_RUN
+    prefix = "" if merged else "animation_"
+    positive = read.text(f"{prefix}prompts_positive", defaults.DEFAULT_POSITIVE_PROMPT)
+    negative = read.text(f"{prefix}prompts_negative", defaults.DEFAULT_NEGATIVE_PROMPT)
+    prompts = raw.get("prompts", defaults.DEFAULT_PROMPTS)
+    if isinstance(prompts, str):
+        try:
+            prompts = json.loads(prompts)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(
+                f"{read.source}: 'prompts' is text but not a JSON object of frame -> prompt "
+                f"({exc.msg} at line {exc.lineno}, column {exc.colno})"
+            ) from None
+    if not isinstance(prompts, Mapping):
+        raise SettingsError(
+            f"{read.source}: 'prompts' must be an object of frame -> prompt, "
+            f'e.g. {{"0": "a forest"}}; got {type(prompts).__name__}'
+        )
+    if not prompts:
+        raise SettingsError(
+            f"{read.source}: 'prompts' is empty; add at least one prompt, "
+            'e.g. {"0": "a forest"}'
+        )
+    items = []
+    for key, value in prompts.items():
+        if not isinstance(value, str):
+            raise SettingsError(
+                f"{read.source}: prompts[{str(key)!r}] must be text, got {type(value).__name__}"
+            )
+        items.append((str(key).strip(), value))
+    return positive, negative, tuple(items), merged
+
+
+def _init_image(read: _Reader, use_init: bool) -> str | None:
+    value = read.scalar("init_image")
+    if value is None or value.strip() in ("", "None"):
+        value = None
+    if not use_init:
+        return value
+    if value is None:
+        raise SettingsError(
+            f"{read.source}: use_init is on but init_image is empty; "
+            "set init_image to a local image file or turn use_init off"
+        )
+    if value.strip().lower().startswith(("http://", "https://", "ftp://")):
+        raise SettingsError(
+            f"{read.source}: init_image is a URL ({value}); it is never downloaded. "
+            "Download the image and set init_image to its local path, or turn use_init off"
+        )
+    return value
+
+
+class _Reader:
+    """Reads one settings dict key by key, naming the key in every error."""
+
+    def __init__(self, raw: Mapping[str, Any], source: str) -> None:
+        self.raw = raw
+        self.source = source
+
+    def fail(self, key: str, reason: str) -> SettingsError:
+        return SettingsError(f"{self.source}: setting '{key}' {reason}")
+
+    def scalar(self, key: str) -> Any:
+        default, kind = defaults.SCALARS[key]
+        value = self.raw.get(key, default)
+        if value is None:
+            return default
+        converter = {int: self._int, float: self._float, bool: self._bool, str: self._str}[kind]
+        return converter(key, value)
+
+    def text(self, key: str, default: str) -> str:
+        value = self.raw.get(key, default)
+        return default if value is None else self._str(key, value)
+
+    def at_least(self, key: str, low: int) -> int:
+        value = self.scalar(key)
+        if value < low:
+            raise self.fail(key, f"is {value}; it must be at least {low}")
+        return value
+
+    def positive(self, key: str) -> float:
+        value = self.scalar(key)
+        if not value > 0:
+            raise self.fail(key, f"is {value}; it must be greater than 0")
+        return value
+
+    def seed(self) -> int:
+        value = self.scalar("seed")
+        if value < -1:
+            raise self.fail("seed", f"is {value}; use -1 for a random seed or a number >= 0")
+        return value
+
+    def schedules(self) -> dict[str, str]:
+        out = {}
+        for table in (defaults.NUMERIC_SCHEDULES, defaults.STRING_SCHEDULES):
+            for key, default in table.items():
+                value = self.raw.get(key, default)
+                if value is None:
+                    value = default
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    value = f"0: ({value})"  # a bare number is a constant schedule
+                if not isinstance(value, str):
+                    raise self.fail(
+                        key, f"must be a schedule string like '0: (1.0)', got {value!r}"
+                    )
+                out[key] = value
+        return out
+
+    def _int(self, key: str, value: Any) -> int:
+        number = self._float(key, value)
+        if number != int(number):
+            raise self.fail(key, f"is {value!r}; it must be a whole number")
+        return int(number)
+
+    def _float(self, key: str, value: Any) -> float:
+        if isinstance(value, bool):
+            raise self.fail(key, f"is {value!r}; it must be a number")
+        try:
+            number = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            raise self.fail(key, f"is {value!r}; it must be a number") from None
+        if not math.isfinite(number):
+            raise self.fail(key, f"is {value!r}; it must be a finite number")
+        return number
+
+    def _bool(self, key: str, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise self.fail(key, f"is {value!r}; it must be true or false")
+
+    def _str(self, key: str, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise self.fail(key, f"must be text, got {type(value).__name__}")
