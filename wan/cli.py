@@ -88,7 +88,7 @@ def _run_schedules(args: argparse.Namespace) -> int:
     width = max(len(n) for n in names)
     for name, array in values.items():
         low, high = float(array.min()), float(array.max())
-        shape = "constant" if low == high else f"{_num(low)} .. {_num(high)}"
+        shape = f"constant {_num(low)}" if low == high else f"{_num(low)} .. {_num(high)}"
         print(f"  {name:<{width}}  {shape:<24} {settings.schedules[name]}")
     return 0
 

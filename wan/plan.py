@@ -154,11 +154,11 @@ def build_plan(
     """Cut the animation into clips for `profile`. `seed` is the resolved seed (not -1)."""
     if seed < 0:
         raise PlanError(f"seed {seed}: resolve -1 to a concrete seed before planning")
-    min_len = max(profile.min_clip_frames, clip_length_up(overlap + 1))
-    if overlap < 0 or min_len > profile.max_clip_frames:
+    min_new = profile.min_clip_frames  # every clip adds at least this many new frames
+    if overlap < 0 or clip_length_up(overlap + min_new) > profile.max_clip_frames:
         raise PlanError(
             f"overlap {overlap} does not fit {profile.id}: use 0 to "
-            f"{profile.max_clip_frames - profile.min_clip_frames} model frames"
+            f"{profile.max_clip_frames - min_new} model frames"
         )
     to_model = lambda f: to_model_frame(f, settings.fps, profile.native_fps)  # noqa: E731
     total = to_model(settings.max_frames - 1) + 1
@@ -166,7 +166,7 @@ def build_plan(
     key_models = [to_model(k.frame) for k in keys]
     targets = _boundary_targets(keys, key_models, total)
     groups = _prompt_groups(keys)
-    spans = _cut(total, targets, overlap, min_len, profile.max_clip_frames)
+    spans = _cut(total, targets, overlap, min_new, profile.max_clip_frames)
 
     names = _schedule_names(settings)
     schedules = evaluate_schedules(settings.schedules, settings.max_frames, seed, names)
@@ -243,7 +243,7 @@ def _boundary_targets(keys, key_models: list[int], total: int) -> list[tuple[int
     return targets
 
 
-def _cut(total: int, targets, overlap: int, min_len: int, max_len: int):
+def _cut(total: int, targets, overlap: int, min_new: int, max_len: int):
     """Walk the model frames and cut clips: [(model_start, model_end, length, merged_keys)]."""
     spans = []
     next_new = 0  # first model frame that no clip covers yet
@@ -251,12 +251,11 @@ def _cut(total: int, targets, overlap: int, min_len: int, max_len: int):
     pending = list(targets)
     while next_new < total:
         clip_overlap = overlap if spans else 0
-        min_new, max_new = min_len - clip_overlap, max_len - clip_overlap
+        min_len = clip_length_up(min_new + clip_overlap)
+        max_new = max_len - clip_overlap
         merged = []
         while pending and pending[0][0] - next_new < min_new:
-            frame, key = pending.pop(0)
-            if frame > next_new + ROUNDING_SLACK:  # a key inside the clip, not a rounding offset
-                merged.append(key)
+            merged.append(pending.pop(0)[1])  # too close to this clip's start: merged into it
         target = pending[0][0] if pending else total
         remaining = target - next_new
         pieces = math.ceil(remaining / max_new)
@@ -267,6 +266,8 @@ def _cut(total: int, targets, overlap: int, min_len: int, max_len: int):
             length = min(max_len, max(min_len, clip_length_nearest(needed)))
         end = start + length - 1
         spans.append((start, min(end, total - 1), length, tuple(merged)))
+        if pending and pieces == 1:
+            pending.pop(0)  # this clip was cut for that key: reached, within the rounding slack
         next_new = end + 1
         start = next_new - overlap
     return spans
@@ -288,8 +289,11 @@ def _choose_prompt(key_models, groups, first_new: int, last: int, merged_keys):
     owners = groups[owners]
     counts = np.bincount(owners, minlength=len(key_models))
     chosen = int(np.argmax(counts))
+    # Where keys were merged, every prompt that lost its frames is listed; elsewhere a prompt
+    # that only covers a rounding offset at the clip's edge is not.
+    slack = 0 if merged_keys else ROUNDING_SLACK
+    present = {int(o) for o in owners if counts[o] > slack}
     merged = {int(groups[k]) for k in merged_keys}
-    present = {int(o) for o in owners if counts[o] > ROUNDING_SLACK}
     return chosen, sorted((merged | present) - {chosen})
 
 

@@ -1,0 +1,15 @@
+"""The benchmark scripts keep working (their figures are read by people, not asserted here)."""
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_schedules_benchmark_runs_and_values_are_identical():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/schedules.py", "--frames", "400", "--repeat", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "identical values: True" in result.stdout and "x faster" in result.stdout
