@@ -1,0 +1,9 @@
+"""Knowing, finding, checking, fetching and fitting Wan models.
+
+- `catalog`: every known model as data (`catalog.json`): Wan models and the prompt enhancers.
+- `signature`: what a model folder or checkpoint is, as one comparable value.
+- `detect` / `single_file` / `validate`: read configs and safetensors headers (no weights loaded).
+- `store`: where installed models are, and downloads through huggingface_hub.
+- `memory` / `optimize`: memory estimates and the optimisation plan applied to a pipeline.
+- `smoke`: tiny randomly initialised models of every architecture, built locally.
+"""
