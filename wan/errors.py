@@ -33,3 +33,7 @@ class ScheduleError(WanError):
 
 class PlanError(WanError):
     """The animation cannot be planned as clips with the chosen model or options."""
+
+
+class ModelError(WanError):
+    """A model folder, checkpoint or id cannot be used as it is."""
