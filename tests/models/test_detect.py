@@ -11,14 +11,9 @@ from typing import Any
 
 import pytest
 
-from wan.models.detect import (
-    describe,
-    detect_model,
-    guess_task,
-    match_catalog,
-    shape_from_config,
-    transformer_parameters,
-)
+from wan.models.detect import detect_model, guess_task, shape_from_config
+from wan.models.match import describe, match_catalog
+from wan.models.params import transformer_parameters
 from wan.models.signature import ModelSignature, TransformerShape
 
 T2V_13B = {"num_attention_heads": 12, "ffn_dim": 8960, "num_layers": 30}

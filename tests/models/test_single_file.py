@@ -16,17 +16,14 @@ from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffu
 from safetensors.torch import save_file
 
 from wan.errors import ModelError
-from wan.models.detect import detect_model, transformer_parameters
-from wan.models.single_file import (
-    SafetensorsHeaderError,
+from wan.models.detect import detect_model
+from wan.models.params import transformer_parameters
+from wan.models.safetensors_header import SafetensorsHeaderError, read_safetensors_header
+from wan.models.single_file import detect_single_file, expert_from_name, find_prefix, vace_positions
+from wan.models.single_file_load import (
     assemble_pipeline,
     assign_experts,
-    detect_single_file,
-    expert_from_name,
-    find_prefix,
     load_single_file_transformer,
-    read_safetensors_header,
-    vace_positions,
 )
 from wan.models.smoke import ensure_smoke_model
 

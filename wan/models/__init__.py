@@ -2,7 +2,10 @@
 
 - `catalog`: every known model as data (`catalog.json`): Wan models and the prompt enhancers.
 - `signature`: what a model folder or checkpoint is, as one comparable value.
-- `detect` / `single_file` / `validate`: read configs and safetensors headers (no weights loaded).
+- `detect` / `single_file` / `validate`: read configs and safetensors headers (no weights loaded);
+  `safetensors_header` parses those headers, `params` counts parameters from a shape, `match`
+  names the catalog model a signature is (or is compatible with).
+- `single_file_load`: a single-file checkpoint loaded into a pipeline from a base folder.
 - `store`: where installed models are, and downloads through huggingface_hub.
 - `memory` / `optimize`: memory estimates and the optimisation plan applied to a pipeline.
 - `smoke`: tiny randomly initialised models of every architecture, built locally.

@@ -3,21 +3,24 @@
 `detect_model` reads a Diffusers folder's `model_index.json` and component configs and reduces
 them to a `ModelSignature`, so that the catalog, the memory estimate and the UI can reason about
 a 60 GB folder in milliseconds. A `.safetensors` file is handed to `single_file`, which reads its
-tensor header instead. `match_catalog` then says which known model it is, or which one it is
-compatible with: fine-tunes and re-uploads keep working without a catalog entry of their own.
+tensor header instead. `wan.models.match` then says which known model it is, or which one it is
+compatible with; `wan.models.params` counts its parameters.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
+from wan.models.params import transformer_parameters, weight_fields
 from wan.models.signature import ModelSignature, TransformerShape
+
+if TYPE_CHECKING:
+    from wan.models.match import CatalogEntryLike, MatchResult
 
 logger = logging.getLogger(__name__)
 
@@ -56,29 +59,6 @@ _DEFAULTS: dict[str, Any] = {
     "vace_in_channels": 96,
 }
 
-# Fields whose difference means the weights of one model do not fit the other's architecture.
-WEIGHT_FIELDS = (
-    "num_layers",
-    "hidden_size",
-    "in_channels",
-    "out_channels",
-    "ffn_dim",
-    "text_dim",
-    "image_dim",
-    "pos_embed_seq_len",
-    "vace_blocks",
-    "vace_in_channels",
-)
-# Fields that describe the pipeline around the transformer (experts, VAE, image encoder).
-PIPELINE_FIELDS = (
-    "pipeline",
-    "experts",
-    "boundary_ratio",
-    "vae_z_dim",
-    "image_encoder",
-    "expand_timesteps",
-)
-
 
 @dataclass(frozen=True)
 class Detection:
@@ -102,6 +82,9 @@ class Detection:
 
     def match(self, entries: Iterable[CatalogEntryLike]) -> MatchResult:
         """Match against the catalog; a single file only knows its transformer."""
+        # Imported here: match.py builds on this module (guess_task), not the other way round.
+        from wan.models.match import MatchResult, match_catalog
+
         if self.signature is None:
             return MatchResult("unknown", None, message=f"{self.path}: not a Wan model")
         return match_catalog(self.signature, entries, transformer_only=self.kind == "single_file")
@@ -122,38 +105,8 @@ class Detection:
         }
 
 
-class CatalogEntryLike(Protocol):
-    """What `match_catalog` needs of a catalog entry (`wan.models.catalog` provides it)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def signature(self) -> ModelSignature | None: ...
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """`exact`: a known model; `compatible`: its closest known relative; else `unknown`."""
-
-    status: Literal["exact", "compatible", "unknown"]
-    model_id: str | None
-    differences: tuple[str, ...] = ()
-    also: tuple[str, ...] = ()  # other ids that match equally well
-    message: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "model_id": self.model_id,
-            "differences": list(self.differences),
-            "also": list(self.also),
-            "message": self.message,
-        }
-
-
 # ----------------------------------------------------------------------------------------------
-# Pure: signatures, tasks, parameter counts, matching
+# Pure: signatures and tasks
 
 
 def guess_task(signature: ModelSignature) -> Task:
@@ -202,152 +155,8 @@ def shape_from_config(config: Mapping[str, Any]) -> TransformerShape:
     )
 
 
-def transformer_parameters(
-    shape: TransformerShape, freq_dim: int = 256, patch_size: Sequence[int] = (1, 2, 2)
-) -> int:
-    """Parameter count of one Wan transformer, from its shape (no weights needed).
-
-    With d = hidden size, f = ffn_dim, p = prod(patch_size), per block:
-      self-attention  q, k, v, o: 4*d*d + 4d, plus RMS q/k norms: 2d
-      cross-attention the same, plus (image models) k_img, v_img: 2*d*d + 2d and norm_k_img: d
-      cross-attn norm (affine LayerNorm, cross_attn_norm=True in every Wan model): 2d
-      feed-forward    d -> f -> d: 2*d*f + f + d
-      modulation      6d
-    Outside the blocks: patch embedding in*d*p + d; time embedding freq*d + d + d*d + d;
-    time projection d*6d + 6d; text embedding text_dim*d + d + d*d + d; image embedding
-    (image models, width i) 2i + i*i + i + i*d + d + 2d, plus pos_embed seq_len*i (FLF2V);
-    head d*out*p + out*p; head modulation 2d. VACE adds its patch embedding vace_in*d*p + d and
-    one block per vace layer with an output projection d*d + d, the first also an input
-    projection d*d + d. Assumes qk_norm "rms_norm_across_heads" and added_kv_proj_dim = d, as
-    every released Wan model. Checked against real module counts in the tests.
-    """
-    d, f, p = shape.hidden_size, shape.ffn_dim, math.prod(patch_size)
-    image = shape.image_dim is not None
-    attention = 4 * d * d + 4 * d + 2 * d
-    block = 2 * attention + 2 * d + (2 * f * d + f + d) + 6 * d
-    if image:
-        block += 2 * d * d + 2 * d + d
-    total = shape.num_layers * block
-    total += shape.in_channels * d * p + d  # patch embedding
-    total += freq_dim * d + d + d * d + d  # time embedding
-    total += d * 6 * d + 6 * d  # time projection
-    total += shape.text_dim * d + d + d * d + d  # text embedding
-    if image:
-        i = int(shape.image_dim or 0)
-        total += 2 * i + i * i + i + i * d + d + 2 * d + (shape.pos_embed_seq_len or 0) * i
-    total += d * shape.out_channels * p + shape.out_channels * p + 2 * d  # head
-    if shape.vace_layers is not None:
-        vace_blocks = len(shape.vace_layers)
-        total += int(shape.vace_in_channels or 0) * d * p + d
-        total += vace_blocks * (block + d * d + d) + (d * d + d if vace_blocks else 0)
-    return total
-
-
-def weight_fields(shape: TransformerShape) -> dict[str, Any]:
-    """The shape as the weights see it: heads are not stored, only their total width."""
-    return {
-        "num_layers": shape.num_layers,
-        "hidden_size": shape.hidden_size,
-        "in_channels": shape.in_channels,
-        "out_channels": shape.out_channels,
-        "ffn_dim": shape.ffn_dim,
-        "text_dim": shape.text_dim,
-        "image_dim": shape.image_dim,
-        "pos_embed_seq_len": shape.pos_embed_seq_len,
-        "vace_blocks": len(shape.vace_layers) if shape.vace_layers is not None else None,
-        "vace_in_channels": shape.vace_in_channels,
-    }
-
-
-def signature_differences(
-    ours: ModelSignature, theirs: ModelSignature, name: str, *, transformer_only: bool = False
-) -> tuple[str, ...]:
-    """Human-readable differences, e.g. 'boundary_ratio: 0.9 here, 0.875 in <name>'."""
-    ours_fields, theirs_fields = (
-        _comparable(ours, transformer_only),
-        _comparable(theirs, transformer_only),
-    )
-    return tuple(
-        f"{key}: {_show(ours_fields[key])} here, {_show(theirs_fields[key])} in {name}"
-        for key in ours_fields
-        if ours_fields[key] != theirs_fields[key]
-    )
-
-
-def match_catalog(
-    signature: ModelSignature,
-    entries: Iterable[CatalogEntryLike],
-    *,
-    transformer_only: bool = False,
-) -> MatchResult:
-    """Find a signature among catalog entries (objects with `.id` and `.signature`).
-
-    Exact: every field equal (with `transformer_only`, as for a single-file checkpoint, only the
-    fields its weights determine). Compatible: same task and latent interface (in/out channels,
-    text width) as some entry; the closest one is named, transformer differences weighing more
-    than pipeline details, ties broken by catalog order. Otherwise unknown.
-    """
-    known = [(e.id, e.signature) for e in entries if getattr(e, "signature", None) is not None]
-    ours = _comparable(signature, transformer_only)
-    exact = [mid for mid, sig in known if _comparable(sig, transformer_only) == ours]
-    if exact:
-        also = f" (identical: {', '.join(exact[1:])})" if len(exact) > 1 else ""
-        return MatchResult("exact", exact[0], also=tuple(exact[1:]), message=f"{exact[0]}{also}")
-    family = _family(signature)
-    related = [(mid, sig) for mid, sig in known if _family(sig) == family]
-    if not related:
-        return MatchResult("unknown", None, message=f"unknown Wan model: {describe(signature)}")
-    scored = [
-        (_distance(signature, sig, transformer_only), i) for i, (_, sig) in enumerate(related)
-    ]
-    best_score = min(scored)[0]
-    best = [related[i] for score, i in scored if score == best_score]
-    best_id, best_sig = best[0]
-    diffs = signature_differences(signature, best_sig, best_id, transformer_only=transformer_only)
-    message = f"compatible with {best_id} ({'; '.join(diffs)})"
-    also = tuple(mid for mid, _ in best[1:])
-    return MatchResult("compatible", best_id, differences=diffs, also=also, message=message)
-
-
-def describe(signature: ModelSignature) -> str:
-    """One line: task, experts, size, channels; used in messages and the model list."""
-    shape = signature.transformer
-    experts = f"{signature.experts} experts x " if signature.experts > 1 else ""
-    params = transformer_parameters(shape) / 1e9
-    extra = f", VACE {len(shape.vace_layers)} blocks" if shape.vace_layers is not None else ""
-    image = f", CLIP {shape.image_dim}" if shape.image_dim is not None else ""
-    return (
-        f"{guess_task(signature)} {signature.pipeline}, {experts}{params:.2f} B "
-        f"({shape.num_layers} layers x {shape.hidden_size}), in/out channels "
-        f"{shape.in_channels}/{shape.out_channels}, VAE z_dim {signature.vae_z_dim}{image}{extra}"
-    )
-
-
-def _comparable(signature: ModelSignature, transformer_only: bool) -> dict[str, Any]:
-    shape = signature.transformer
-    if transformer_only:
-        return {"task": guess_task(signature), **weight_fields(shape)}
-    pipeline = {name: getattr(signature, name) for name in PIPELINE_FIELDS}
-    shape_fields = {f.name: getattr(shape, f.name) for f in fields(shape)}
-    return {**pipeline, **shape_fields}
-
-
-def _family(signature: ModelSignature) -> tuple[Any, ...]:
-    shape = signature.transformer
-    return (guess_task(signature), shape.in_channels, shape.out_channels, shape.text_dim)
-
-
-def _distance(ours: ModelSignature, theirs: ModelSignature, transformer_only: bool) -> int:
-    weights = weight_fields(ours.transformer)
-    other = weight_fields(theirs.transformer)
-    score = 10 * sum(weights[key] != other[key] for key in weights)
-    if not transformer_only:
-        score += sum(getattr(ours, n) != getattr(theirs, n) for n in PIPELINE_FIELDS)
-        score += ours.transformer != theirs.transformer  # e.g. heads, or vace layer positions
-    return score
-
-
 def _show(value: Any) -> str:
+    """A field value as messages show it (here and in `match`): tuples as lists, None as none."""
     return "none" if value is None else str(list(value) if isinstance(value, tuple) else value)
 
 

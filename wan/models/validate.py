@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from wan.models.detect import UNSAFE_SUFFIXES, components_of, read_json
-from wan.models.single_file import (
+from wan.models.safetensors_header import (
     SafetensorsHeader,
     SafetensorsHeaderError,
     read_safetensors_header,
