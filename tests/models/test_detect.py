@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from wan.models.detect import detect_model, guess_task, shape_from_config
+from wan.models.detect import detect_model, shape_from_config
 from wan.models.match import describe, match_catalog
 from wan.models.params import transformer_parameters
-from wan.models.signature import ModelSignature, TransformerShape
+from wan.models.signature import ModelSignature, TransformerShape, guess_task
 
 T2V_13B = {"num_attention_heads": 12, "ffn_dim": 8960, "num_layers": 30}
 T2V_14B = {"num_attention_heads": 40, "ffn_dim": 13824, "num_layers": 40}

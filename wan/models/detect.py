@@ -14,18 +14,22 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from wan.models.match import CatalogEntryLike, MatchResult, match_catalog
 from wan.models.params import transformer_parameters, weight_fields
-from wan.models.signature import ModelSignature, TransformerShape
-
-if TYPE_CHECKING:
-    from wan.models.match import CatalogEntryLike, MatchResult
+from wan.models.signature import (
+    ModelSignature,
+    Task,
+    TransformerShape,
+    guess_task,
+    pipeline_for_task,
+    show_value,
+)
 
 logger = logging.getLogger(__name__)
 
 Kind = Literal["diffusers", "single_file", "not_wan", "unknown"]
-Task = Literal["t2v", "i2v", "flf2v", "vace", "ti2v"]
 
 WAN_PIPELINES = (
     "WanPipeline",
@@ -82,9 +86,6 @@ class Detection:
 
     def match(self, entries: Iterable[CatalogEntryLike]) -> MatchResult:
         """Match against the catalog; a single file only knows its transformer."""
-        # Imported here: match.py builds on this module (guess_task), not the other way round.
-        from wan.models.match import MatchResult, match_catalog
-
         if self.signature is None:
             return MatchResult("unknown", None, message=f"{self.path}: not a Wan model")
         return match_catalog(self.signature, entries, transformer_only=self.kind == "single_file")
@@ -109,29 +110,6 @@ class Detection:
 # Pure: signatures and tasks
 
 
-def guess_task(signature: ModelSignature) -> Task:
-    """The generation task a signature is built for (VACE > TI2V > FLF2V > I2V > T2V)."""
-    shape = signature.transformer
-    if shape.vace_layers is not None or signature.pipeline == "WanVACEPipeline":
-        return "vace"
-    if signature.expand_timesteps or signature.vae_z_dim == 48:
-        return "ti2v"
-    if shape.pos_embed_seq_len is not None:
-        return "flf2v"
-    if shape.in_channels > shape.out_channels or signature.pipeline == "WanImageToVideoPipeline":
-        return "i2v"
-    return "t2v"
-
-
-def pipeline_for_task(task: Task) -> str:
-    """The diffusers pipeline class that runs a task (TI2V text-to-video runs in WanPipeline)."""
-    return {
-        "vace": "WanVACEPipeline",
-        "i2v": "WanImageToVideoPipeline",
-        "flf2v": "WanImageToVideoPipeline",
-    }.get(task, "WanPipeline")
-
-
 def shape_from_config(config: Mapping[str, Any]) -> TransformerShape:
     """A transformer `config.json` as a shape; missing keys take diffusers' defaults."""
 
@@ -153,11 +131,6 @@ def shape_from_config(config: Mapping[str, Any]) -> TransformerShape:
         vace_layers=tuple(int(i) for i in get("vace_layers")) if vace else None,
         vace_in_channels=int(get("vace_in_channels")) if vace else None,
     )
-
-
-def _show(value: Any) -> str:
-    """A field value as messages show it (here and in `match`): tuples as lists, None as none."""
-    return "none" if value is None else str(list(value) if isinstance(value, tuple) else value)
 
 
 def _optional_int(value: Any) -> int | None:
@@ -316,7 +289,9 @@ def _transformer_problems(
 
 def _shape_diff(a: TransformerShape, b: TransformerShape) -> str:
     wa, wb = weight_fields(a), weight_fields(b)
-    return ", ".join(f"{k} {_show(wa[k])} vs {_show(wb[k])}" for k in wa if wa[k] != wb[k])
+    return ", ".join(
+        f"{k} {show_value(wa[k])} vs {show_value(wb[k])}" for k in wa if wa[k] != wb[k]
+    )
 
 
 def _vae_z_dim(path: Path, present: bool, problems: list[str]) -> int:

@@ -11,9 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Literal, Protocol
 
-from wan.models.detect import _show, guess_task
 from wan.models.params import transformer_parameters, weight_fields
-from wan.models.signature import ModelSignature
+from wan.models.signature import ModelSignature, guess_task, show_value
 
 # Fields that describe the pipeline around the transformer (experts, VAE, image encoder).
 PIPELINE_FIELDS = (
@@ -65,7 +64,7 @@ def signature_differences(
         _comparable(theirs, transformer_only),
     )
     return tuple(
-        f"{key}: {_show(ours_fields[key])} here, {_show(theirs_fields[key])} in {name}"
+        f"{key}: {show_value(ours_fields[key])} here, {show_value(theirs_fields[key])} in {name}"
         for key in ours_fields
         if ours_fields[key] != theirs_fields[key]
     )

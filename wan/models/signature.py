@@ -8,6 +8,9 @@ component configs, or from a single-file checkpoint's tensor names and shapes; t
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Task = Literal["t2v", "i2v", "flf2v", "vace", "ti2v"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,31 @@ class ModelSignature:
         if shape.get("vace_layers") is not None:
             shape["vace_layers"] = tuple(shape["vace_layers"])
         return cls(**{**data, "transformer": TransformerShape(**shape)})
+
+
+def guess_task(signature: ModelSignature) -> Task:
+    """The generation task a signature is built for (VACE > TI2V > FLF2V > I2V > T2V)."""
+    shape = signature.transformer
+    if shape.vace_layers is not None or signature.pipeline == "WanVACEPipeline":
+        return "vace"
+    if signature.expand_timesteps or signature.vae_z_dim == 48:
+        return "ti2v"
+    if shape.pos_embed_seq_len is not None:
+        return "flf2v"
+    if shape.in_channels > shape.out_channels or signature.pipeline == "WanImageToVideoPipeline":
+        return "i2v"
+    return "t2v"
+
+
+def pipeline_for_task(task: Task) -> str:
+    """The diffusers pipeline class that runs a task (TI2V text-to-video runs in WanPipeline)."""
+    return {
+        "vace": "WanVACEPipeline",
+        "i2v": "WanImageToVideoPipeline",
+        "flf2v": "WanImageToVideoPipeline",
+    }.get(task, "WanPipeline")
+
+
+def show_value(value: Any) -> str:
+    """A field value as messages show it (here and in `match`): tuples as lists, None as none."""
+    return "none" if value is None else str(list(value) if isinstance(value, tuple) else value)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from wan.errors import ModelError
-from wan.models.detect import WAN_NEEDS, Detection, guess_task, signature_for_transformer
+from wan.models.detect import WAN_NEEDS, Detection, signature_for_transformer
 from wan.models.params import transformer_parameters
 from wan.models.safetensors_header import (
     SafetensorsHeader,
@@ -39,7 +39,7 @@ from wan.models.safetensors_header import (
     read_safetensors_header,
     size_problem,
 )
-from wan.models.signature import TransformerShape
+from wan.models.signature import TransformerShape, guess_task
 
 COMFY_PREFIX = "model.diffusion_model."
 ANCHOR = "patch_embedding.weight"
