@@ -1,14 +1,16 @@
 """What the planner needs to know about a model, and built-in profiles for the Wan families.
 
 A `ModelProfile` is deliberately small: frame rate, clip length limits, size rules and the inputs
-the model takes. The models catalog (a later step) will produce these from its data; until then
-the built-in table below describes the official Wan 2.1 / 2.2 Diffusers releases and the tiny
-smoke models used by tests and the demo.
+the model takes. The models catalog (`wan/models/catalog.json`) is the one source of these values:
+`BUILTIN_PROFILES` holds the profile of every Wan model it lists, the official Wan 2.1 / 2.2
+Diffusers releases and the tiny smoke models used by tests and the demo.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 from wan.errors import PlanError
 
@@ -48,56 +50,35 @@ class ModelProfile:
         }
 
 
-_480P = ((832, 480), (480, 832))
-_720P = ((1280, 720), (720, 1280))
-
-
-def _profile(id, family, task, fps=16, frames=81, multiple=16, sizes=_480P, inputs=()):
-    return ModelProfile(id, family, task, fps, frames, multiple, sizes, frozenset(inputs))
-
-
-BUILTIN_PROFILES: dict[str, ModelProfile] = {
-    p.id: p
-    for p in (
-        _profile("Wan2.1-T2V-1.3B", "wan2.1", "t2v"),
-        _profile("Wan2.1-T2V-14B", "wan2.1", "t2v", sizes=_720P + _480P),
-        _profile("Wan2.1-I2V-14B-480P", "wan2.1", "i2v", inputs=[IMAGE]),
-        _profile("Wan2.1-I2V-14B-720P", "wan2.1", "i2v", sizes=_720P, inputs=[IMAGE]),
-        _profile(
-            "Wan2.1-FLF2V-14B-720P", "wan2.1", "flf2v", sizes=_720P, inputs=[IMAGE, LAST_IMAGE]
-        ),
-        _profile("Wan2.1-VACE-1.3B", "wan2.1", "vace", inputs=[VIDEO, REFERENCE]),
-        _profile(
-            "Wan2.1-VACE-14B", "wan2.1", "vace", sizes=_720P + _480P, inputs=[VIDEO, REFERENCE]
-        ),
-        _profile("Wan2.2-T2V-A14B", "wan2.2", "t2v", sizes=_720P + _480P),
-        _profile("Wan2.2-I2V-A14B", "wan2.2", "i2v", sizes=_720P + _480P, inputs=[IMAGE]),
-        _profile(
-            "Wan2.2-TI2V-5B", "wan2.2", "ti2v", 24, 121, 32, ((1280, 704), (704, 1280)), [IMAGE]
-        ),
-        # Tiny randomly initialised models for tests and the demo (built locally, never downloaded).
-        _profile("tiny-t2v", "wan2.1", "t2v", frames=17, sizes=((64, 64),)),
-        _profile("tiny-t2v-a14b", "wan2.2", "t2v", frames=17, sizes=((64, 64),)),
-        _profile("tiny-i2v", "wan2.1", "i2v", frames=17, sizes=((64, 64),), inputs=[IMAGE]),
-        _profile("tiny-i2v-a14b", "wan2.2", "i2v", frames=17, sizes=((64, 64),), inputs=[IMAGE]),
-        _profile("tiny-ti2v", "wan2.2", "ti2v", 24, 17, 32, ((64, 64),), [IMAGE]),
-        _profile(
-            "tiny-vace", "wan2.1", "vace", frames=17, sizes=((64, 64),), inputs=[VIDEO, REFERENCE]
-        ),
-    )
-}
-
 DEFAULT_PROFILE = "Wan2.1-T2V-1.3B"
 
 
+def __getattr__(name: str) -> Any:
+    """`BUILTIN_PROFILES` is built from the catalog on first use (the catalog imports us)."""
+    if name == "BUILTIN_PROFILES":
+        return _builtin_profiles()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _builtin_profiles() -> dict[str, ModelProfile]:
+    """Profiles of every Wan model in the catalog (official releases and smoke models), by id."""
+    from wan.models.catalog import wan_entries
+
+    return {entry.id: entry.profile() for entry in wan_entries()}
+
+
 def get_profile(model_id: str | None) -> ModelProfile:
-    """The built-in profile of a model id (any case, with or without 'Wan-AI/', '-Diffusers')."""
+    """The profile of a catalog model (id, 'Wan-AI/<id>-Diffusers' or repo name; any case)."""
+    from wan.errors import ModelError
+    from wan.models.catalog import get_entry
+
     if model_id is None:
-        return BUILTIN_PROFILES[DEFAULT_PROFILE]
-    name = model_id.strip()
-    name = name.removeprefix("Wan-AI/").removesuffix("-Diffusers")
-    for key, profile in BUILTIN_PROFILES.items():
-        if key.lower() == name.lower():
-            return profile
-    known = ", ".join(BUILTIN_PROFILES)
-    raise PlanError(f"unknown model {model_id!r}; known models: {known}")
+        return _builtin_profiles()[DEFAULT_PROFILE]
+    try:
+        entry = get_entry(model_id)
+    except ModelError as exc:
+        raise PlanError(str(exc)) from None
+    if not entry.is_wan:
+        entry.profile()  # raises PlanError: a prompt model is not a video model
+    return _builtin_profiles()[entry.id]
