@@ -30,7 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wan.models.catalog import get_entry, wan_entries
-from wan.models.memory import GB, MemoryOptions, estimate_memory, token_bytes
+from wan.models.memory import GB, MemoryOptions
+from wan.models.memory_estimate import estimate_memory, token_bytes
 from wan.models.optimize import choose_plan
 
 log = logging.getLogger("memory_estimate")

@@ -12,13 +12,14 @@ import sys
 from collections.abc import Sequence
 
 from wan import __version__
+from wan.cli_models import add_commands as add_model_commands
 from wan.deforum import defaults
 from wan.deforum.schedules import evaluate_schedules
 from wan.deforum.seeds import resolve_seed
 from wan.deforum.settings import DeforumSettings, load_settings
 from wan.errors import WanError
+from wan.models.identify import profile_for
 from wan.plan import GenerationPlan, build_plan
-from wan.profiles import get_profile
 
 EXIT_BAD_INPUT = 2
 
@@ -50,10 +51,13 @@ def _parser() -> argparse.ArgumentParser:
 
     plan = commands.add_parser("plan", help="cut the animation into Wan clips")
     _settings_args(plan)
-    plan.add_argument("--model", default=None, help="model id (default Wan2.1-T2V-1.3B)")
+    plan.add_argument(
+        "--model", default=None, help="catalog id, smoke id, folder or .safetensors file"
+    )
     plan.add_argument("--overlap", type=int, default=0, help="model frames shared by clips")
     plan.add_argument("--plot", metavar="FILE.png", help="draw the camera schedules and clips")
     plan.set_defaults(run=_run_plan)
+    add_model_commands(commands)
     return parser
 
 
@@ -95,7 +99,7 @@ def _run_schedules(args: argparse.Namespace) -> int:
 
 def _run_plan(args: argparse.Namespace) -> int:
     settings, seed = _load(args)
-    profile = get_profile(args.model)
+    profile = profile_for(args.model)
     plan = build_plan(settings, profile, seed=seed, overlap=args.overlap)
     if args.plot:
         _plot(settings, plan, args.plot)

@@ -21,7 +21,7 @@ from wan.models.catalog import (
     size_class,
     wan_entries,
 )
-from wan.models.memory import block_params, transformer_params
+from wan.models.params import block_parameters, transformer_parameters
 from wan.models.signature import ModelSignature
 from wan.profiles import BUILTIN_PROFILES, DEFAULT_PROFILE, IMAGE, LAST_IMAGE, get_profile
 
@@ -159,9 +159,11 @@ def test_signatures_round_trip_through_their_dicts():
 
 
 def test_transformer_formula_matches_the_stored_counts():
-    """memory.transformer_params (documented formula) gives the JSON's numbers for every model."""
+    """The documented formula (`transformer_parameters`) gives the JSON's counts for every model."""
     for entry in wan_entries():
-        assert transformer_params(entry.signature.transformer) == entry.params.transformer, entry.id
+        assert transformer_parameters(entry.signature.transformer) == entry.params.transformer, (
+            entry.id
+        )
     small = get_entry("Wan2.1-T2V-1.3B").params.transformer
     big = get_entry("Wan2.1-T2V-14B").params.transformer
     assert small == pytest.approx(1.42e9, rel=0.01)  # FACTS.md: 1.42 B
@@ -195,8 +197,8 @@ def test_transformer_formula_matches_diffusers(model):
         kwargs |= {"vace_layers": list(shape.vace_layers), "vace_in_channels": 96}
     with torch.device("meta"):
         module = cls(**kwargs)
-    assert sum(p.numel() for p in module.parameters()) == transformer_params(shape)
-    assert sum(p.numel() for p in module.blocks[0].parameters()) == block_params(shape)
+    assert sum(p.numel() for p in module.parameters()) == transformer_parameters(shape)
+    assert sum(p.numel() for p in module.blocks[0].parameters()) == block_parameters(shape)
 
 
 def test_component_counts():

@@ -6,15 +6,11 @@ import pytest
 
 from wan.errors import PlanError
 from wan.models.catalog import get_entry, wan_entries
-from wan.models.memory import (
-    GB,
+from wan.models.memory import GB, GiB, MemoryOptions, ModelSpec, ParamSpec
+from wan.models.memory_estimate import (
     RUNTIME_OVERHEAD,
     WAN21_VAE,
     WAN22_VAE,
-    GiB,
-    MemoryOptions,
-    ModelSpec,
-    ParamSpec,
     estimate_memory,
     token_bytes,
 )

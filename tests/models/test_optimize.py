@@ -10,23 +10,21 @@ import torch
 from PIL import Image
 
 from wan.errors import PlanError
-from wan.models.catalog import get_entry, wan_entries
-from wan.models.memory import GB
-from wan.models.optimize import (
-    HEADROOM,
+from wan.models.apply_plan import (
     AppliedPlan,
     apply_plan,
     available_attention_backends,
-    choose_plan,
     encode_prompts,
-    max_fitting_frames,
     perform_call,
-    plan_calls,
 )
+from wan.models.catalog import get_entry, wan_entries
+from wan.models.memory import GB
+from wan.models.memory_estimate import estimate_memory
+from wan.models.optimize import HEADROOM, choose_plan, max_fitting_frames
+from wan.models.pipeline_calls import plan_calls
 from wan.models.smoke import ensure_smoke_model
 
 RTX_4080 = {"free_vram_bytes": 16 * GB, "free_ram_bytes": 56 * GB}  # 64 GB RAM, 8 GB in use
-TOO_BIG_FOR_16GB = {"Wan2.1-VACE-14B"}  # 720p x 81 frames: activations alone exceed the card
 
 
 def plan_for(model, vram_gb, ram_gb, overrides=None, accelerator=True, **kw):
@@ -53,16 +51,34 @@ def plan_for(model, vram_gb, ram_gb, overrides=None, accelerator=True, **kw):
 def test_rtx_4080_plans_fit(entry):
     """Every catalog model at its default size and full clip length fits a 16 GB / 64 GB PC."""
     width, height = entry.default_size
-    frames = entry.max_clip_frames
-    if entry.id in TOO_BIG_FOR_16GB:
-        with pytest.raises(PlanError, match="Lower the size or the frames per clip"):
-            choose_plan(entry, width, height, frames, has_accelerator=True, **RTX_4080)
-        frames = max_fitting_frames(entry, width, height, frames, has_accelerator=True, **RTX_4080)
-        assert frames is not None and 61 <= frames < entry.max_clip_frames
-    plan = choose_plan(entry, width, height, frames, has_accelerator=True, **RTX_4080)
+    plan = choose_plan(
+        entry, width, height, entry.max_clip_frames, has_accelerator=True, **RTX_4080
+    )
     assert plan.estimate.peak_vram <= HEADROOM * 16 * GB
     assert plan.estimate.peak_ram <= HEADROOM * 56 * GB
     assert plan.offload != "none"  # nothing but the smoke models fits without offloading
+
+
+def test_vace_14b_at_720p_is_refused_on_an_rtx_4080_and_capped_to_a_clip_that_fits():
+    """At 1280x720 x 81 its activations alone (~15.5 GB) exceed the card: 480p is the default."""
+    entry = get_entry("Wan2.1-VACE-14B")
+    assert entry.default_size == (832, 480)
+    assert {(1280, 720), (720, 1280)} <= set(entry.sizes)
+    phases = estimate_memory(entry, 1280, 720, 81).phases
+    activations = next(p for p in phases if p.name == "denoise").working.bytes
+    assert activations == pytest.approx(15.5 * GB, rel=0.01) and activations > 16 * GB * HEADROOM
+    with pytest.raises(PlanError) as error:
+        choose_plan(entry, 1280, 720, 81, has_accelerator=True, **RTX_4080)
+    message = str(error.value)
+    assert "Wan2.1-VACE-14B at 1280x720, 81 frames does not fit in any placement" in message
+    assert "VRAM (denoise) > 14.40 GB usable" in message
+    assert "Lower the size or the frames per clip" in message
+    frames = max_fitting_frames(entry, 1280, 720, 81, has_accelerator=True, **RTX_4080)
+    assert frames is not None and 61 <= frames < 81 and (frames - 1) % 4 == 0
+    plan = choose_plan(entry, 1280, 720, frames, has_accelerator=True, **RTX_4080)
+    assert plan.estimate.fits(16 * GB, 56 * GB, HEADROOM)
+    with pytest.raises(PlanError):  # the longest: one step (4 frames) more does not fit
+        choose_plan(entry, 1280, 720, frames + 4, has_accelerator=True, **RTX_4080)
 
 
 @pytest.mark.parametrize(
@@ -359,7 +375,7 @@ def tiny_plan(model: str, overrides):
 def test_apply_plan_then_generate_on_cpu(model, kind, smoke_root, caplog):
     pipe = load_tiny(model, smoke_root)
     plan = tiny_plan(model, PLAN_KINDS[kind])
-    with caplog.at_level(logging.INFO, logger="wan.models.optimize"):
+    with caplog.at_level(logging.INFO, logger="wan.models.apply_plan"):
         applied = apply_plan(pipe, plan, "cpu")
     modules = [n for n, m in pipe.components.items() if isinstance(m, torch.nn.Module)]
     made = [c.name for c in applied.applied] + [c.name for c, _ in applied.skipped]

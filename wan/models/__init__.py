@@ -7,6 +7,9 @@
   names the catalog model a signature is (or is compatible with).
 - `single_file_load`: a single-file checkpoint loaded into a pipeline from a base folder.
 - `store`: where installed models are, and downloads through huggingface_hub.
-- `memory` / `optimize`: memory estimates and the optimisation plan applied to a pipeline.
+- `memory_estimate`: peak VRAM and RAM of one generation, before loading anything; `memory`
+  the options it takes and the estimate it gives (units, plain data).
+- `optimize` (with `plan_knobs`, `plan_overrides`): the optimisation plan that fits this machine;
+  `pipeline_calls` the calls it makes on a pipeline; `apply_plan` makes them (the shell).
 - `smoke`: tiny randomly initialised models of every architecture, built locally.
 """

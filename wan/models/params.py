@@ -28,17 +28,30 @@ WEIGHT_FIELDS = (
 )
 
 
-def transformer_parameters(
-    shape: TransformerShape, freq_dim: int = 256, patch_size: Sequence[int] = (1, 2, 2)
-) -> int:
-    """Parameter count of one Wan transformer, from its shape (no weights needed).
+def block_parameters(shape: TransformerShape) -> int:
+    """Parameter count of one Wan transformer block (as diffusers builds `WanTransformerBlock`).
 
-    With d = hidden size, f = ffn_dim, p = prod(patch_size), per block:
+    With d = hidden size and f = ffn_dim:
       self-attention  q, k, v, o: 4*d*d + 4d, plus RMS q/k norms: 2d
       cross-attention the same, plus (image models) k_img, v_img: 2*d*d + 2d and norm_k_img: d
       cross-attn norm (affine LayerNorm, cross_attn_norm=True in every Wan model): 2d
       feed-forward    d -> f -> d: 2*d*f + f + d
       modulation      6d
+    """
+    d, f = shape.hidden_size, shape.ffn_dim
+    attention = 4 * d * d + 4 * d + 2 * d
+    block = 2 * attention + 2 * d + (2 * f * d + f + d) + 6 * d
+    if shape.image_dim is not None:
+        block += 2 * d * d + 2 * d + d
+    return block
+
+
+def transformer_parameters(
+    shape: TransformerShape, freq_dim: int = 256, patch_size: Sequence[int] = (1, 2, 2)
+) -> int:
+    """Parameter count of one Wan transformer (one expert), from its shape (no weights needed).
+
+    With d = hidden size and p = prod(patch_size): `num_layers` blocks (`block_parameters`).
     Outside the blocks: patch embedding in*d*p + d; time embedding freq*d + d + d*d + d;
     time projection d*6d + 6d; text embedding text_dim*d + d + d*d + d; image embedding
     (image models, width i) 2i + i*i + i + i*d + d + 2d, plus pos_embed seq_len*i (FLF2V);
@@ -47,19 +60,15 @@ def transformer_parameters(
     projection d*d + d. Assumes qk_norm "rms_norm_across_heads" and added_kv_proj_dim = d, as
     every released Wan model. Checked against real module counts in the tests.
     """
-    d, f, p = shape.hidden_size, shape.ffn_dim, math.prod(patch_size)
-    image = shape.image_dim is not None
-    attention = 4 * d * d + 4 * d + 2 * d
-    block = 2 * attention + 2 * d + (2 * f * d + f + d) + 6 * d
-    if image:
-        block += 2 * d * d + 2 * d + d
+    d, p = shape.hidden_size, math.prod(patch_size)
+    block = block_parameters(shape)
     total = shape.num_layers * block
     total += shape.in_channels * d * p + d  # patch embedding
     total += freq_dim * d + d + d * d + d  # time embedding
     total += d * 6 * d + 6 * d  # time projection
     total += shape.text_dim * d + d + d * d + d  # text embedding
-    if image:
-        i = int(shape.image_dim or 0)
+    if shape.image_dim is not None:
+        i = int(shape.image_dim)
         total += 2 * i + i * i + i + i * d + d + 2 * d + (shape.pos_embed_seq_len or 0) * i
     total += d * shape.out_channels * p + shape.out_channels * p + 2 * d  # head
     if shape.vace_layers is not None:

@@ -106,3 +106,20 @@ def probe_system() -> SystemInfo:
         total_ram=total_ram,
         free_ram=free_ram,
     )
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process so far (0 where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024
+
+
+def peak_vram_bytes() -> int:
+    """Peak CUDA memory allocated by torch in this process (0 without CUDA)."""
+    import torch
+
+    return int(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else 0

@@ -1,0 +1,330 @@
+"""Model commands of the CLI: `models`, `check`, `diagnose`, `download`.
+
+Thin: each command gathers reports from `wan.models` and prints them (text, or JSON with --json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from wan.errors import WanError
+from wan.models import store
+from wan.models.catalog import CatalogEntry, enhancer_entries, get_entry, wan_entries
+from wan.models.detect import Detection, detect_model
+from wan.models.memory import gb
+from wan.models.optimize import choose_plan
+from wan.models.smoke import SMOKE_IDS, is_smoke_folder
+from wan.models.system import SystemInfo, peak_rss_bytes, peak_vram_bytes, probe_system
+from wan.models.validate import validate_model
+
+EXIT_BAD_INPUT = 2
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    models = commands.add_parser("models", help="installed and catalog models, and how they fit")
+    _store_args(models)
+    models.set_defaults(run=run_models)
+
+    check = commands.add_parser("check", help="detect and validate a model (no weights loaded)")
+    check.add_argument("model", help="catalog id, smoke id, folder or .safetensors file")
+    _store_args(check)
+    check.add_argument("--load", action="store_true", help="also generate 5 frames in 2 steps")
+    check.add_argument("--checksums", action="store_true", help="hash every file (slow)")
+    check.add_argument("--allow-unsafe-weights", action="store_true", help="accept .bin/.pt")
+    check.set_defaults(run=run_check)
+
+    diagnose = commands.add_parser("diagnose", help="write a compatibility report to share")
+    diagnose.add_argument("model", help="catalog id, smoke id, folder or .safetensors file")
+    diagnose.add_argument("--output", required=True, help="folder for <model>_compat.json")
+    _store_args(diagnose)
+    diagnose.set_defaults(run=run_diagnose)
+
+    download = commands.add_parser("download", help="fetch a catalog model into the models folder")
+    download.add_argument("model", help="catalog id, optionally ID@REVISION#VARIANT")
+    _store_args(download)
+    download.set_defaults(run=run_download)
+
+
+def _store_args(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--models-dir", default=None, help="models folder (or WAN_MODELS_DIR)")
+    command.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def store_config(args: argparse.Namespace) -> store.StoreConfig:
+    return store.StoreConfig(models_dir_flag=args.models_dir)
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+# --- models -------------------------------------------------------------------------------
+
+
+def fit_report(entry: CatalogEntry, system: SystemInfo) -> dict[str, Any]:
+    """How a catalog model at its default size and clip length would run on this machine."""
+    width, height = entry.default_size
+    device = system.accelerator or "cpu"
+    try:
+        plan = choose_plan(
+            entry,
+            width,
+            height,
+            entry.max_clip_frames,
+            system.free_vram,
+            system.free_ram,
+            system.has_accelerator,
+        )
+    except WanError as exc:
+        return {"fits": False, "device": device, "reason": str(exc)}
+    return {
+        "fits": True,
+        "device": device,
+        "plan": plan.summary,
+        "peak_vram": plan.estimate.peak_vram,
+        "peak_ram": plan.estimate.peak_ram,
+    }
+
+
+def disk_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def run_models(args: argparse.Namespace) -> int:
+    config = store_config(args)
+    system = probe_system()
+    installed = store.discover(config)
+    by_id: dict[str, list] = {}
+    for model in installed:
+        by_id.setdefault(model.entry_id or "", []).append(model)
+    rows = []
+    for entry in (*wan_entries(), *enhancer_entries()):
+        if entry.smoke:
+            continue
+        places = by_id.get(entry.id, [])
+        rows.append(
+            {
+                "id": entry.id,
+                "kind": entry.kind,
+                "task": entry.task,
+                "inputs": list(entry.inputs),
+                "installed": [{**m.to_dict(), "size_on_disk": disk_size(m.path)} for m in places],
+                "fit": fit_report(entry, system) if entry.is_wan else None,
+            }
+        )
+    others = [_other_model(m) for m in by_id.get("", [])]
+    payload = {
+        "models_dir": str(config.models_dir()),
+        "system": system.to_dict(),
+        "catalog": rows,
+        "other_installed": others,
+        "smoke": list(SMOKE_IDS),
+    }
+    if args.json:
+        _print_json(payload)
+        return 0
+    _print_models(payload, system)
+    return 0
+
+
+def _other_model(model: store.InstalledModel) -> dict[str, Any]:
+    detection = detect_model(model.path)
+    match = detection.match(wan_entries()) if detection.is_wan else None
+    return {
+        **model.to_dict(),
+        "size_on_disk": disk_size(model.path),
+        "kind": detection.kind,
+        "match": match.to_dict() if match else None,
+        "problems": list(detection.problems),
+    }
+
+
+def _print_models(payload: dict[str, Any], system: SystemInfo) -> None:
+    device = system.gpu_name or "no GPU (CPU only: generation is very slow)"
+    print(
+        f"models folder: {payload['models_dir']}\n"
+        f"this machine: {device}, {gb(system.free_vram)} free VRAM, "
+        f"{gb(system.free_ram)} free RAM\n"
+    )
+    for row in payload["catalog"]:
+        installed = (
+            ", ".join(f"{m['path']} ({gb(m['size_on_disk'])})" for m in row["installed"])
+            or "not installed"
+        )
+        takes = "+".join(row["inputs"])
+        print(f"{row['id']:<24} {row['kind']:<8} {takes:<28} {installed}")
+        fit = row["fit"]
+        if fit is not None:
+            if fit["fits"]:
+                print(
+                    f"{'':<24} fits on {fit['device']}: {fit['plan']} "
+                    f"(peak {gb(fit['peak_vram'])} VRAM, {gb(fit['peak_ram'])} RAM)"
+                )
+            else:
+                print(f"{'':<24} does not fit on {fit['device']}: {fit['reason']}")
+    for other in payload["other_installed"]:
+        match = (other["match"] or {}).get("message") or "; ".join(other["problems"])
+        print(f"{other['path']}: {other['kind']}: {match}")
+    print(f"\nsmoke models (tiny, random: output is noise): {', '.join(payload['smoke'])}")
+
+
+# --- check and diagnose ---------------------------------------------------------------------
+
+
+def model_report(ref: str, config: store.StoreConfig, args: argparse.Namespace) -> dict[str, Any]:
+    """Detection, catalog match and validation of one model; raises WanError if unresolvable."""
+    model = store.resolve(ref, config)
+    detection = detect_model(model.path)
+    match = detection.match(wan_entries()) if detection.is_wan else None
+    validation = validate_model(
+        model.path,
+        allow_unsafe_weights=getattr(args, "allow_unsafe_weights", False),
+        verify_checksums=getattr(args, "checksums", False),
+    )
+    return {
+        "model": ref,
+        "resolved": model.to_dict(),
+        "smoke": is_smoke_folder(model.path),
+        "detection": detection.to_dict(),
+        "match": match.to_dict() if match else None,
+        "validation": validation.to_dict(),
+        "ok": detection.is_wan and validation.ok,
+        "_detection": detection,
+        "_match": match,
+        "_summary": validation.summary(),
+    }
+
+
+def _public(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if not k.startswith("_")}
+
+
+def _matched_entry(report: dict[str, Any]) -> CatalogEntry | None:
+    match = report["_match"]
+    if match is None or match.model_id is None:
+        return None
+    return get_entry(match.model_id)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    config = store_config(args)
+    report = model_report(args.model, config, args)
+    entry = _matched_entry(report)
+    if args.load and report["ok"]:
+        report["load"] = load_and_generate(report["_detection"], entry)
+    if args.json:
+        _print_json(_public(report))
+    else:
+        _print_check(report)
+    return 0 if report["ok"] else EXIT_BAD_INPUT
+
+
+def load_and_generate(detection: Detection, entry: CatalogEntry | None) -> dict[str, Any]:
+    """Load the pipeline, apply this machine's plan and generate 5 frames in 2 steps."""
+    from wan.models.apply_plan import apply_plan
+    from wan.models.loader import load_pipeline, quick_generate
+
+    system = probe_system()
+    width, height = min(entry.sizes, key=lambda s: s[0] * s[1]) if entry else (480, 272)
+    dtype = "float32" if entry is not None and entry.smoke else "bfloat16"
+    start = time.perf_counter()
+    pipe = load_pipeline(detection, dtype=dtype)
+    load_seconds = time.perf_counter() - start
+    applied = None
+    if entry is not None:
+        plan = choose_plan(
+            entry, width, height, 5, system.free_vram, system.free_ram, system.has_accelerator
+        )
+        applied = apply_plan(pipe, plan, system.accelerator or "cpu")
+    elif system.accelerator:
+        pipe.to(system.accelerator)
+    run = quick_generate(
+        pipe, detection.task or "t2v", width, height, device=system.accelerator or "cpu"
+    )
+    return {
+        "load_seconds": round(load_seconds, 3),
+        "generate": run.to_dict(),
+        "plan": applied.to_metadata() if applied is not None else None,
+        "peak_ram": peak_rss_bytes(),
+        "peak_vram": peak_vram_bytes(),
+    }
+
+
+def _print_check(report: dict[str, Any]) -> None:
+    detection, match = report["_detection"], report["_match"]
+    print(f"{report['resolved']['path']} ({report['resolved']['source']})")
+    if report["smoke"]:
+        print("  smoke model: tiny and random, its output is noise")
+    print(f"  kind: {detection.kind}, pipeline: {detection.pipeline}, task: {detection.task}")
+    if detection.transformer_params:
+        print(f"  transformer: {detection.transformer_params / 1e9:.2f} B parameters")
+    if match is not None:
+        print(f"  catalog: {match.message}")
+    for problem in detection.problems:
+        print(f"  problem: {problem}")
+    print("  " + report["_summary"].replace("\n", "\n  "))
+    load = report.get("load")
+    if load:
+        gen = load["generate"]
+        print(
+            f"  load: {load['load_seconds']} s; {gen['frames']} frames at "
+            f"{gen['size'][0]}x{gen['size'][1]} in {gen['steps']} steps: {gen['seconds']} s; "
+            f"peak RAM {gb(load['peak_ram'])}, peak VRAM {gb(load['peak_vram'])}"
+        )
+    print("  OK" if report["ok"] else "  NOT USABLE: see the problems above")
+
+
+def run_diagnose(args: argparse.Namespace) -> int:
+    """Always writes the report, even when the model cannot be resolved: that is its point."""
+    config = store_config(args)
+    system = probe_system()
+    data: dict[str, Any] = {"model": args.model, "system": system.to_dict(), "problems": []}
+    try:
+        report = model_report(args.model, config, args)
+        data.update(_public(report))
+        entry = _matched_entry(report)
+        data["plan"] = fit_report(entry, system) if entry else None
+        data["problems"] += [
+            {"what": p["what"], "fix": p["fix"], "where": p.get("file") or p.get("component")}
+            for p in report["validation"]["problems"]
+        ]
+        data["problems"] += [{"what": p, "fix": None} for p in report["detection"]["problems"]]
+    except WanError as exc:
+        data["problems"].append({"what": str(exc), "fix": None})
+    name = Path(args.model).name.replace("@", "_").replace("#", "_") or "model"
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    target = output / f"{name}_compat.json"
+    target.write_text(json.dumps(data, indent=2, default=str))
+    if args.json:
+        _print_json({"report": str(target), "problems": data["problems"]})
+    else:
+        print(f"{len(data['problems'])} problem(s); report: {target}")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    config = store_config(args)
+    last = {"file": None}
+
+    def progress(name: str, done: int, total: int) -> None:
+        if name != last["file"] or done == total:
+            print(f"  {name} {done}/{total}", file=sys.stderr)
+            last["file"] = name
+
+    path = store.download(args.model, config, progress=progress)
+    validation = validate_model(path)
+    if args.json:
+        _print_json({"path": str(path), "validation": validation.to_dict()})
+    else:
+        print(validation.summary())
+        print(path)
+    return 0 if validation.ok else EXIT_BAD_INPUT
