@@ -82,3 +82,17 @@ def test_download_offline_is_a_clear_error(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     err = run(capsys, "download", "Wan2.1-T2V-1.3B", "--models-dir", str(tmp_path), code=2).err
     assert "Wan-AI/Wan2.1-T2V-1.3B-Diffusers" in err and "by hand" in err
+
+
+def test_check_load_of_a_single_file_uses_an_installed_base(capsys, smoke_root, tmp_path):
+    from diffusers import WanTransformer3DModel
+
+    from tests.models.checkpoints import write_checkpoint
+    from wan.models.smoke import ensure_smoke_model
+
+    base = ensure_smoke_model("tiny-t2v", root=smoke_root)
+    transformer = WanTransformer3DModel.from_pretrained(base / "transformer")
+    checkpoint = write_checkpoint(tmp_path / "wan_tiny_t2v.safetensors", transformer, "comfyui")
+    data = json.loads(run(capsys, "check", str(checkpoint), "--json", "--load").out)
+    assert data["detection"]["kind"] == "single_file" and data["detection"]["layout"] == "comfyui"
+    assert data["load"]["generate"]["shape"][1] == 5

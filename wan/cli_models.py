@@ -219,7 +219,12 @@ def run_check(args: argparse.Namespace) -> int:
     report = model_report(args.model, config, args)
     entry = _matched_entry(report)
     if args.load and report["ok"]:
-        report["load"] = load_and_generate(report["_detection"], entry)
+        base = (
+            base_for_single_file(report, config)
+            if report["_detection"].kind == "single_file"
+            else None
+        )
+        report["load"] = load_and_generate(report["_detection"], entry, base)
     if args.json:
         _print_json(_public(report))
     else:
@@ -227,7 +232,25 @@ def run_check(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else EXIT_BAD_INPUT
 
 
-def load_and_generate(detection: Detection, entry: CatalogEntry | None) -> dict[str, Any]:
+def base_for_single_file(report: dict[str, Any], config: store.StoreConfig) -> Path:
+    """An installed Diffusers model of the checkpoint's architecture (text encoder, VAE, ...)."""
+    match = report["_match"]
+    candidates = [match.model_id, *match.also] if match and match.model_id else []
+    for model_id in candidates:
+        try:
+            return store.resolve(model_id, config).path
+        except WanError:
+            continue
+    wanted = ", ".join(candidates) or "a Wan model of the same architecture"
+    raise WanError(
+        f"{report['resolved']['path']} holds only a transformer; install a base model for its "
+        f"text encoder, tokenizer and VAE ({wanted}) with `python -m wan download ID`"
+    )
+
+
+def load_and_generate(
+    detection: Detection, entry: CatalogEntry | None, base_folder: Path | None = None
+) -> dict[str, Any]:
     """Load the pipeline, apply this machine's plan and generate 5 frames in 2 steps."""
     from wan.models.apply_plan import apply_plan
     from wan.models.loader import load_pipeline, quick_generate
@@ -236,7 +259,7 @@ def load_and_generate(detection: Detection, entry: CatalogEntry | None) -> dict[
     width, height = min(entry.sizes, key=lambda s: s[0] * s[1]) if entry else (480, 272)
     dtype = "float32" if entry is not None and entry.smoke else "bfloat16"
     start = time.perf_counter()
-    pipe = load_pipeline(detection, dtype=dtype)
+    pipe = load_pipeline(detection, dtype=dtype, base_folder=base_folder)
     load_seconds = time.perf_counter() - start
     applied = None
     if entry is not None:
@@ -320,11 +343,9 @@ def run_download(args: argparse.Namespace) -> int:
             print(f"  {name} {done}/{total}", file=sys.stderr)
             last["file"] = name
 
-    path = store.download(args.model, config, progress=progress)
-    validation = validate_model(path)
+    path = store.download(args.model, config, progress=progress)  # verified, or raises
     if args.json:
-        _print_json({"path": str(path), "validation": validation.to_dict()})
+        _print_json({"path": str(path)})
     else:
-        print(validation.summary())
         print(path)
-    return 0 if validation.ok else EXIT_BAD_INPUT
+    return 0

@@ -1,18 +1,14 @@
-"""What the planner needs to know about a model, and built-in profiles for the Wan families.
+"""What the clip planner needs to know about a model.
 
 A `ModelProfile` is deliberately small: frame rate, clip length limits, size rules and the inputs
-the model takes. The models catalog (`wan/models/catalog.json`) is the one source of these values:
-`BUILTIN_PROFILES` holds the profile of every Wan model it lists, the official Wan 2.1 / 2.2
-Diffusers releases and the tiny smoke models used by tests and the demo.
+the model takes. The models catalog (`wan/models/catalog.json`) is the one source of the values:
+`CatalogEntry.profile()` builds them, and `wan.models.identify.profile_for` gives the profile of
+any --model value (catalog id, smoke id, folder or checkpoint).
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from typing import Any
-
-from wan.errors import PlanError
 
 # Inputs a model can take besides text.
 IMAGE = "image"  # first frame (image-to-video, TI2V)
@@ -48,37 +44,3 @@ class ModelProfile:
             "sizes": [list(s) for s in self.sizes],
             "inputs": sorted(self.inputs),
         }
-
-
-DEFAULT_PROFILE = "Wan2.1-T2V-1.3B"
-
-
-def __getattr__(name: str) -> Any:
-    """`BUILTIN_PROFILES` is built from the catalog on first use (the catalog imports us)."""
-    if name == "BUILTIN_PROFILES":
-        return _builtin_profiles()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-@functools.cache
-def _builtin_profiles() -> dict[str, ModelProfile]:
-    """Profiles of every Wan model in the catalog (official releases and smoke models), by id."""
-    from wan.models.catalog import wan_entries
-
-    return {entry.id: entry.profile() for entry in wan_entries()}
-
-
-def get_profile(model_id: str | None) -> ModelProfile:
-    """The profile of a catalog model (id, 'Wan-AI/<id>-Diffusers' or repo name; any case)."""
-    from wan.errors import ModelError
-    from wan.models.catalog import get_entry
-
-    if model_id is None:
-        return _builtin_profiles()[DEFAULT_PROFILE]
-    try:
-        entry = get_entry(model_id)
-    except ModelError as exc:
-        raise PlanError(str(exc)) from None
-    if not entry.is_wan:
-        entry.profile()  # raises PlanError: a prompt model is not a video model
-    return _builtin_profiles()[entry.id]

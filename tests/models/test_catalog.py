@@ -21,9 +21,10 @@ from wan.models.catalog import (
     size_class,
     wan_entries,
 )
+from wan.models.identify import DEFAULT_MODEL, profile_for
 from wan.models.params import block_parameters, transformer_parameters
 from wan.models.signature import ModelSignature
-from wan.profiles import BUILTIN_PROFILES, DEFAULT_PROFILE, IMAGE, LAST_IMAGE, get_profile
+from wan.profiles import IMAGE, LAST_IMAGE
 
 OFFICIAL = (
     "Wan2.1-T2V-1.3B",
@@ -265,29 +266,28 @@ def test_get_entry_enhancers_and_unknown():
 
 
 # ----------------------------------------------------------------------------------------------
-# Profiles (wan.profiles now reads the catalog)
+# Profiles (the planner's view of a catalog entry)
 
 
 def test_profiles_come_from_the_catalog():
-    assert set(BUILTIN_PROFILES) == {e.id for e in wan_entries()}
     for entry in wan_entries():
-        profile = get_profile(entry.id)
-        assert profile == entry.profile() and profile is BUILTIN_PROFILES[entry.id]
+        profile = profile_for(entry.id)
+        assert profile == entry.profile()
         assert profile.max_clip_frames == entry.max_clip_frames
         assert profile.sizes == entry.sizes
-    assert get_profile(None).id == DEFAULT_PROFILE
-    assert get_profile("Wan2.1-FLF2V-14B-720P").inputs == frozenset({IMAGE, LAST_IMAGE})
-    assert get_profile("tiny-vace").takes("video") and get_profile("tiny-vace").takes("reference")
-    assert not get_profile("tiny-vace").takes("mask")  # the planner does not reason about masks
+    assert profile_for(None).id == DEFAULT_MODEL
+    assert profile_for("Wan2.1-FLF2V-14B-720P").inputs == frozenset({IMAGE, LAST_IMAGE})
+    assert profile_for("tiny-vace").takes("video") and profile_for("tiny-vace").takes("reference")
+    assert not profile_for("tiny-vace").takes("mask")  # the planner does not reason about masks
 
 
 def test_enhancers_have_no_profile():
     with pytest.raises(PlanError, match="prompt model"):
-        get_profile("Qwen2.5-0.5B-Instruct")
+        profile_for("Qwen2.5-0.5B-Instruct")
     with pytest.raises(PlanError, match="prompt model"):
         get_entry("tiny-qwen").profile()
-    with pytest.raises(PlanError, match="unknown model 'nope'"):
-        get_profile("nope")
+    with pytest.raises(ModelError, match="unknown model 'nope'"):
+        profile_for("nope")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -160,3 +160,19 @@ def test_download_offline_is_a_clear_error(tmp_path, monkeypatch):
 def test_smoke_models_are_not_downloaded(tmp_path):
     with pytest.raises(ModelError, match="built locally"):
         store.download("tiny-t2v", StoreConfig(str(tmp_path), env={}), snapshot=lambda **r: "")
+
+
+def test_an_incomplete_download_is_not_done(tmp_path):
+    def partial_snapshot(**request):
+        folder = write_model(Path(request["local_dir"]))
+        index = {
+            "_class_name": "WanPipeline",
+            "transformer": ["diffusers", "WanTransformer3DModel"],
+        }
+        (folder / "model_index.json").write_text(json.dumps(index))
+        return str(folder)
+
+    config = StoreConfig(str(tmp_path), env={})
+    with pytest.raises(ModelError, match="not complete") as info:
+        store.download("Wan2.1-T2V-1.3B", config, snapshot=partial_snapshot)
+    assert "it resumes" in str(info.value) and "transformer" in str(info.value)

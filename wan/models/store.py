@@ -260,7 +260,25 @@ def download(
             f"`python -m wan check {target}`"
         ) from None
     _write_origin(path, entry, model_ref.revision)
+    if entry.is_wan:
+        _verify_download(path, entry)
     return path
+
+
+def _verify_download(path: Path, entry: CatalogEntry) -> None:
+    """A download is only done when detection and validation agree it is the model we asked for."""
+    from wan.models.detect import detect_model
+    from wan.models.validate import validate_model
+
+    report = validate_model(path)
+    if not report.ok:
+        raise ModelError(
+            f"{entry.id} was downloaded into {path} but is not complete:\n{report.summary()}\n"
+            f"Run `python -m wan download {entry.id}` again: it resumes where it stopped"
+        )
+    match = detect_model(path).match(load_catalog())
+    if match.model_id != entry.id:
+        log.warning("%s: downloaded as %s but detected as %s", path, entry.id, match.message)
 
 
 def _write_origin(path: Path, entry: CatalogEntry, revision: str | None) -> None:
