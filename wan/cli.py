@@ -135,6 +135,8 @@ def _print_plan(plan: GenerationPlan) -> None:
         f"{plan.model.id} at {_num(plan.model_fps)} fps, {plan.model_frames} model frames, "
         f"{len(plan.clips)} clip(s), seed {plan.seed}, plan {plan.hash}"
     )
+    if plan.model.smoke:
+        print(f"note: {plan.model.id} is a tiny random smoke model: its output is noise")
     for clip in plan.clips:
         print(
             f"\nclip {clip.index}: frames {clip.start_frame}-{clip.end_frame} "

@@ -28,6 +28,7 @@ class ModelProfile:
     sizes: tuple[tuple[int, int], ...]  # supported (width, height), first is the default
     inputs: frozenset[str] = frozenset()
     min_clip_frames: int = 5
+    smoke: bool = False  # a tiny random model: its output is noise
 
     def takes(self, kind: str) -> bool:
         return kind in self.inputs

@@ -178,6 +178,7 @@ class CatalogEntry:
             size_multiple=int(self.size_multiple or 0),
             sizes=self.sizes,
             inputs=frozenset(self.inputs) & PROFILE_INPUTS,
+            smoke=self.smoke,
         )
 
     def to_dict(self) -> dict[str, Any]:
