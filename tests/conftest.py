@@ -1,14 +1,18 @@
-"""Shared test helpers: paths to the Deforum fixtures in ../shared and a settings factory."""
+"""Shared test helpers: paths to the Deforum fixtures in ../shared, and an isolated environment
+(offline, smoke models and the Hugging Face cache in a temporary folder, never in ~/.cache)."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Set before any test module imports huggingface_hub, which reads them once at import.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="wan-tests-hf-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "deforum"
@@ -25,10 +29,17 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
-@pytest.fixture(scope="session")
-def smoke_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A session-wide smoke model cache: models are built once per test run, never in ~/.cache."""
-    root = tmp_path_factory.mktemp("smoke")
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test builds smoke models in its session's own folder."""
+    root = tmp_path_factory.mktemp("env")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WAN_SMOKE_DIR", str(root))
+        patch.setenv("WAN_SMOKE_DIR", str(root / "smoke"))
+        patch.delenv("WAN_MODELS_DIR", raising=False)
         yield root
+
+
+@pytest.fixture(scope="session")
+def smoke_root(isolated_environment: Path) -> Path:
+    """The session-wide smoke model cache: models are built once per test run."""
+    return isolated_environment / "smoke"
