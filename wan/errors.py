@@ -37,3 +37,15 @@ class PlanError(WanError):
 
 class ModelError(WanError):
     """A model folder, checkpoint or id cannot be used as it is."""
+
+
+class RenderError(WanError):
+    """A render cannot go on; the message says what was kept and what to do."""
+
+
+class Cancelled(WanError):
+    """The user cancelled the render; finished clips are kept."""
+
+
+class OptionsError(WanError):
+    """Render options that cannot be used as given."""
