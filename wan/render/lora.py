@@ -1,0 +1,148 @@
+"""Wan LoRAs on a loaded pipeline, through diffusers' own loader (peft backend).
+
+diffusers' `load_lora_weights` converts the usual Wan LoRA layouts (diffusers, original
+`diffusion_model.*`, ComfyUI/Kijai, musubi `lora_unet_*`) and loads into `transformer`; for a
+two-expert model the same file is loaded a second time with `load_into_transformer_2=True` under
+the same adapter name, so `set_adapters` weights both experts. Only .safetensors files are read:
+pickled checkpoints can run code. Load LoRAs before the memory plan is applied (offload hooks and
+fp8 layer casting are set up around the final modules). Pipelines derived from the same
+components (TI2V image mode, video-to-video) see the adapters too: they live in the modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from wan.errors import RenderError
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".safetensors"
+_CHUNK = 1 << 20
+
+
+def lora_file_hash(path: Path) -> str:
+    """sha256 of the file (hex), so the plan hash changes when a LoRA file does."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError:
+        raise RenderError(f"LoRA file {path} does not exist; check the path or remove it") from None
+    except OSError as exc:
+        raise RenderError(f"LoRA file {path} cannot be read ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+def adapter_name(index: int, path: Path) -> str:
+    """A unique peft adapter name (no dots: peft keys modules by it)."""
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", Path(path).stem).strip("_") or "lora"
+    return f"lora{index}_{stem[:48]}"
+
+
+def check_lora_file(path: Path) -> Path:
+    """The path, if it is an existing .safetensors file; else a RenderError naming it."""
+    path = Path(path)
+    if path.suffix.lower() != SUFFIX:
+        raise RenderError(
+            f"LoRA {path}: only {SUFFIX} files are loaded ({path.suffix or 'no suffix'} files "
+            "can run code when read); convert it or use the .safetensors release"
+        )
+    if not path.is_file():
+        raise RenderError(f"LoRA file {path} does not exist; check the path or remove it")
+    return path
+
+
+def load_loras(
+    pipe: Any, loras: Sequence[tuple[Path, float]], two_experts: bool
+) -> tuple[str, ...]:
+    """Load each (file, strength) as an adapter on `pipe`, activate all at their strengths."""
+    if not loras:
+        return ()
+    paths = [check_lora_file(path) for path, _ in loras]
+    _require_peft()
+    names: list[str] = []
+    for index, path in enumerate(paths):
+        name = adapter_name(index, path)
+        if name in _adapters(pipe):
+            pipe.delete_adapters(name)
+        _load_one(pipe, path, name, two_experts)
+        names.append(name)
+    weights = [float(strength) for _, strength in loras]
+    pipe.set_adapters(names, weights)
+    for name, path, weight in zip(names, paths, weights, strict=True):
+        log.info("LoRA %s at strength %g as adapter %s", path.name, weight, name)
+    return tuple(names)
+
+
+def _load_one(pipe: Any, path: Path, name: str, two_experts: bool) -> None:
+    targets = [{}] + ([{"load_into_transformer_2": True}] if two_experts else [])
+    try:
+        for extra in targets:
+            pipe.load_lora_weights(
+                str(path.parent),
+                weight_name=path.name,  # a folder + file name never reaches for the Hub
+                local_files_only=True,
+                use_safetensors=True,
+                adapter_name=name,
+                **extra,
+            )
+    except RenderError:
+        raise
+    except Exception as exc:  # diffusers/peft raise ValueError, KeyError, RuntimeError, ...
+        _forget(pipe, name)
+        detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise RenderError(
+            f"LoRA {path} cannot be loaded into this model ({type(exc).__name__}: "
+            f"{_shorten(detail or 'no detail')}); use a LoRA made for this Wan model and size"
+        ) from None
+    loaded = _adapters(pipe, per_component=True)
+    wanted = ["transformer", "transformer_2"] if two_experts else ["transformer"]
+    missing = [c for c in wanted if name not in loaded.get(c, [])]
+    if missing:
+        _forget(pipe, name)
+        raise RenderError(
+            f"LoRA {path} matches no layer of this model's {' and '.join(missing)}; "
+            "use a LoRA made for this Wan model"
+        )
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _adapters(pipe: Any, per_component: bool = False) -> Any:
+    try:
+        listed = dict(pipe.get_list_adapters())
+    except Exception:  # no adapter loaded anywhere yet
+        listed = {}
+    if per_component:
+        return listed
+    return {name for names in listed.values() for name in names}
+
+
+def _forget(pipe: Any, name: str) -> None:
+    """Remove a half-loaded adapter so that the pipeline stays usable."""
+    if name not in _adapters(pipe):
+        return
+    try:
+        pipe.delete_adapters(name)
+    except Exception:
+        log.warning("could not remove the half-loaded LoRA adapter %s", name, exc_info=True)
+
+
+def _require_peft() -> None:
+    from diffusers.utils import USE_PEFT_BACKEND
+
+    if not USE_PEFT_BACKEND:
+        raise RenderError(
+            "LoRAs need the peft package (>= 0.17), which diffusers uses to load them: "
+            "install the extension's requirements (pip install 'peft>=0.17,<1') and restart"
+        )
