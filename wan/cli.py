@@ -13,13 +13,14 @@ from collections.abc import Sequence
 
 from wan import __version__
 from wan.cli_models import add_commands as add_model_commands
+from wan.cli_render import add_command as add_render_command
 from wan.deforum import defaults
 from wan.deforum.schedules import evaluate_schedules
 from wan.deforum.seeds import resolve_seed
 from wan.deforum.settings import DeforumSettings, load_settings
 from wan.errors import WanError
 from wan.models.identify import profile_for
-from wan.plan import GenerationPlan, build_plan
+from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
 
 EXIT_BAD_INPUT = 2
 
@@ -54,10 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--model", default=None, help="catalog id, smoke id, folder or .safetensors file"
     )
-    plan.add_argument("--overlap", type=int, default=0, help="model frames shared by clips")
+    plan.add_argument(
+        "--overlap",
+        type=int,
+        default=CONTINUATION_OVERLAP,
+        help=f"model frames shared by clips (default {CONTINUATION_OVERLAP}, as render uses)",
+    )
     plan.add_argument("--plot", metavar="FILE.png", help="draw the camera schedules and clips")
     plan.set_defaults(run=_run_plan)
     add_model_commands(commands)
+    add_render_command(commands)
     return parser
 
 

@@ -39,6 +39,9 @@ from wan.errors import PlanError
 from wan.motion import ClipMotion, analyse_motion
 from wan.profiles import ModelProfile
 
+# Every continuation reuses at least the previous clip's last frame (first image, known frame or
+# the first frame of the warped init video), so rendered clips share one frame by default.
+CONTINUATION_OVERLAP = 1
 ROUNDING_SLACK = 2  # model frames a boundary may sit from its prompt key (4n+1 lengths)
 
 CONDITION_TEXT = "text"

@@ -89,8 +89,22 @@ def perform_call(pipe: Any, call: PipelineCall) -> None:
         target.enable_cache(_cache_config(kwargs))
     elif call.method == "to":
         target.to(kwargs["device"])
+    elif call.method == "enable_layerwise_casting":
+        # compute in the dtype the pipeline was loaded in: another one breaks the next layer
+        kwargs["compute_dtype"] = _main_dtype(target)
+        target.enable_layerwise_casting(**kwargs)
     else:
         getattr(target, call.method)(**kwargs)
+
+
+def _main_dtype(module: Any) -> Any:
+    """The dtype most of a module's weights are in (a few norms may be kept in float32)."""
+    from collections import Counter
+
+    counts = Counter()
+    for parameter in module.parameters():
+        counts[parameter.dtype] += parameter.numel()
+    return counts.most_common(1)[0][0]
 
 
 def _torch_value(key: str, value: Any) -> Any:

@@ -1,0 +1,79 @@
+"""How each clip is conditioned: the first from text or the init image, every later one by
+continuing the previous clip with what the model can do.
+
+- image-to-video and TI2V models: the previous clip's last frame is the first image;
+- VACE: the previous clip's last k frames (k = overlap, at least 1) are known frames at the start
+  of the control video; the first clip's first frame goes in as a reference image;
+- text-only models: the previous last frame warped along this clip's camera motion is an init
+  video, denoised at strength 1 - Deforum's strength (how much of the previous frame is kept).
+Every continuation shares `overlap` model frames with the previous clip (plan.CONTINUATION_OVERLAP
+by default: the conditioning frame itself), which the assembly drops or cross-fades.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wan.plan import Clip
+from wan.render.generate import ClipRequest
+from wan.render.job import RenderJob
+from wan.render.warp import init_video, model_steps
+
+IMAGE_TASKS = ("i2v", "ti2v", "flf2v")
+
+
+def first_request(job: RenderJob, clip: Clip, init_image: np.ndarray | None) -> ClipRequest:
+    base = _base(job, clip)
+    if init_image is None:
+        return ClipRequest(mode="t2v", **base)
+    if job.task in IMAGE_TASKS:
+        return ClipRequest(mode="i2v", image=init_image, **base)
+    if job.task == "vace":
+        return ClipRequest(mode="vace", known_frames=init_image[None], **base)
+    # a text-only model starts from the init image as a still init video
+    still = np.repeat(init_image[None], clip.num_frames, axis=0)
+    return ClipRequest(mode="v2v", init_video=still, strength=_denoise(clip), **base)
+
+
+def continue_request(
+    job: RenderJob, clip: Clip, previous: np.ndarray, reference: np.ndarray | None
+) -> ClipRequest:
+    """The request for a clip after the first; `previous` is the previous clip's frames."""
+    base = _base(job, clip)
+    if job.task in IMAGE_TASKS:
+        return ClipRequest(mode="i2v", image=previous[-1], **base)
+    if job.task == "vace":
+        known = previous[-max(clip.overlap, 1) :]
+        return ClipRequest(mode="vace", known_frames=known, reference_image=reference, **base)
+    steps = model_steps(
+        job.schedules,
+        job.settings.mode,
+        clip.start_frame,
+        clip.num_frames,
+        job.settings.fps,
+        job.plan.model_fps,
+        (job.settings.width, job.settings.height),
+        (job.width, job.height),
+    )
+    video = init_video(previous[-1], steps)
+    return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
+
+
+def _denoise(clip: Clip) -> float:
+    """Deforum's strength keeps that much of the previous frame; diffusers' strength is noise."""
+    return float(min(1.0, max(0.0, 1.0 - clip.strength)))
+
+
+def _base(job: RenderJob, clip: Clip) -> dict:
+    prompt = job.prompts[clip.index]
+    return {
+        "prompt": prompt.used,
+        "negative_prompt": prompt.negative,
+        "num_frames": clip.num_frames,
+        "width": job.width,
+        "height": job.height,
+        "steps": job.steps,
+        "guidance": job.guidance,
+        "guidance_2": job.guidance_2,
+        "seed": clip.seed,
+    }

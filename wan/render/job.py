@@ -1,0 +1,230 @@
+"""Everything a render needs, resolved before anything heavy runs: a `RenderJob`.
+
+Model folder and catalog match, size, sampling parameters (options first, then the model's
+defaults: Deforum's Stable Diffusion sampler, cfg and steps are never reused), LoRAs with their
+file hashes, the prompt each clip will use, and the parts of the render hash. Resolving touches
+the disk (model detection, LoRA hashes) but loads no weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wan.deforum import defaults as deforum_defaults
+from wan.deforum.schedules import evaluate_schedules
+from wan.deforum.settings import DeforumSettings
+from wan.errors import OptionsError
+from wan.models import store
+from wan.models.catalog import CatalogEntry, get_entry, wan_entries
+from wan.models.detect import Detection, detect_model
+from wan.plan import GenerationPlan
+from wan.render.lora import lora_file_hash
+from wan.render.options import RenderOptions, options_to_dict
+from wan.render.prompt_syntax import clean_prompt, find_lora
+from wan.render.sizes import choose_size
+
+
+@dataclass(frozen=True)
+class ClipPrompt:
+    """A clip's prompt as the plan gave it, as enhanced (issue: prompting), and as used."""
+
+    given: str
+    enhanced: str | None
+    used: str
+    negative: str
+    override: bool
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    plan: GenerationPlan
+    settings: DeforumSettings
+    options: RenderOptions
+    model_path: Path
+    model_revision: str | None
+    detection: Detection
+    entry: CatalogEntry | None
+    width: int
+    height: int
+    size_reason: str
+    steps: int
+    guidance: float
+    guidance_2: float | None
+    flow_shift: float | None
+    dtype: str
+    loras: tuple[tuple[Path, float], ...]
+    lora_hashes: tuple[str, ...]
+    prompts: tuple[ClipPrompt, ...]
+    init_image: str | None
+    schedules: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def task(self) -> str:
+        return self.detection.task or "t2v"
+
+    @property
+    def two_experts(self) -> bool:
+        return bool(self.detection.signature and self.detection.signature.experts == 2)
+
+    def hash_parts(self) -> dict[str, str]:
+        """What makes two renders the same video; resume refuses when any part differs."""
+        return {
+            "plan": self.plan.hash,
+            "settings": _digest(self.settings.to_dict()),
+            "options": _digest(
+                {k: v for k, v in options_to_dict(self.options).items() if k != "memory"}
+            ),
+            "model": f"{self.entry.id if self.entry else self.model_path.name}",
+            "model_revision": str(self.model_revision),
+            "size": f"{self.width}x{self.height}",
+            "sampling": _digest(
+                [self.steps, self.guidance, self.guidance_2, self.flow_shift, self.dtype]
+            ),
+            "loras": _digest([[str(p.name), s] for p, s in self.loras] + list(self.lora_hashes)),
+            "prompts": _digest([[p.used, p.negative] for p in self.prompts]),
+            "init_image": _file_digest(self.init_image),
+        }
+
+    @property
+    def hash(self) -> str:
+        return _digest(self.hash_parts())
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _file_digest(path: str | None) -> str:
+    if not path:
+        return "none"
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def prepare_job(
+    plan: GenerationPlan,
+    settings: DeforumSettings,
+    options: RenderOptions,
+    config: store.StoreConfig,
+    lora_dirs: list[Path],
+) -> RenderJob:
+    """Resolve the model, size, parameters, LoRAs and prompts of a render (no weights loaded)."""
+    if options.enhance is not None and options.enhance.enabled:
+        raise OptionsError(
+            "prompt enhancement (--enhance) is not available in this version yet; "
+            "render without it or edit prompts with --prompt CLIP=TEXT"
+        )
+    model = store.resolve(options.model or plan.model.id, config)
+    detection = detect_model(model.path)
+    if not detection.is_wan:
+        raise OptionsError(
+            f"--model {model.path}: not a Wan model ({'; '.join(detection.problems)})"
+        )
+    match = detection.match(wan_entries())
+    entry = get_entry(match.model_id) if match.model_id else None
+    size = choose_size(settings.width, settings.height, plan.model, options.size)
+    defaults = entry.defaults if entry is not None else None
+    prompts, loras, warnings = _prompts_and_loras(plan, options, lora_dirs)
+    init_image = options.init_image or (settings.init_image if settings.use_init else None)
+    if init_image and not Path(init_image).is_file():
+        raise OptionsError(f"init image {init_image}: no such file; give a local image file")
+    if detection.task in ("i2v", "flf2v") and not init_image:
+        raise OptionsError(
+            f"{entry.id if entry else model.path} is an image-to-video model: its first clip needs "
+            "a first image. Give one with --init-image IMG (or Deforum's use_init and init_image), "
+            "or pick a text-to-video, TI2V or VACE model"
+        )
+    return RenderJob(
+        plan=plan,
+        settings=settings,
+        options=options,
+        model_path=model.path,
+        model_revision=model.revision,
+        detection=detection,
+        entry=entry,
+        width=size.width,
+        height=size.height,
+        size_reason=size.reason,
+        steps=options.steps or (defaults.steps if defaults else 30),
+        guidance=options.guidance
+        if options.guidance is not None
+        else (defaults.guidance if defaults else 5.0),
+        guidance_2=options.guidance_2
+        if options.guidance_2 is not None
+        else (defaults.guidance_2 if defaults else None),
+        flow_shift=options.flow_shift
+        if options.flow_shift is not None
+        else (entry.flow_shift_for(size.width, size.height) if entry is not None else None),
+        dtype=_dtype(options.dtype, entry),
+        loras=loras,
+        lora_hashes=tuple(lora_file_hash(p) for p, _ in loras),
+        prompts=prompts,
+        init_image=init_image,
+        schedules=_camera_schedules(settings, plan.seed),
+        warnings=tuple(warnings),
+    )
+
+
+def _camera_schedules(settings: DeforumSettings, seed: int) -> dict[str, np.ndarray]:
+    """The per-frame camera values the warps of text-only continuation need."""
+    motion = deforum_defaults.MOTION_2D if settings.mode == "2D" else deforum_defaults.MOTION_3D
+    names = [*motion, "transform_center_x", "transform_center_y", "fov_schedule"]
+    return evaluate_schedules(settings.schedules, settings.max_frames, seed, names)
+
+
+def _dtype(requested: str, entry: CatalogEntry | None) -> str:
+    if requested != "auto":
+        return requested
+    if entry is not None and entry.smoke:
+        return "float32"
+    import torch
+
+    return "bfloat16" if torch.cuda.is_available() else "float32"
+
+
+def _prompts_and_loras(plan: GenerationPlan, options: RenderOptions, lora_dirs: list[Path]):
+    """Prompts as used (WebUI syntax cleaned, overrides as is), and the LoRAs asked for."""
+    prompts, warnings = [], []
+    loras: dict[Path, float] = {Path(lora.path): lora.strength for lora in options.loras}
+    for path in loras:
+        if not path.is_file():
+            raise OptionsError(f"--lora {path}: no such file; give a .safetensors LoRA file")
+    overrides = options.prompt_overrides or {}
+    for clip in plan.clips:
+        cleaned = clean_prompt(clip.prompt)
+        warnings += [f"clip {clip.index}: {w}" for w in cleaned.warnings]
+        for tag in cleaned.loras:
+            found = find_lora(tag.name, lora_dirs)
+            if found is None:
+                warnings.append(
+                    f"clip {clip.index}: <lora:{tag.name}> has no Wan LoRA file named "
+                    f"{tag.name}.safetensors in {', '.join(map(str, lora_dirs))}; ignored"
+                )
+            else:
+                loras.setdefault(found, tag.weight)
+        override = overrides.get(clip.index)
+        negative = clean_prompt(clip.negative_prompt).text
+        prompts.append(
+            ClipPrompt(
+                clip.prompt,
+                None,
+                override if override is not None else cleaned.text,
+                negative,
+                override is not None,
+            )
+        )
+    for index in overrides:
+        if not 0 <= index < len(plan.clips):
+            raise OptionsError(
+                f"--prompt {index}=...: there is no clip {index}; "
+                f"the plan has clips 0 to {len(plan.clips) - 1}"
+            )
+    return tuple(prompts), tuple(loras.items()), warnings

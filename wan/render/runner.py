@@ -1,0 +1,196 @@
+"""`Runner.run`: the one entry point that turns a plan into a video in a run folder.
+
+Flow: prepare the job (no weights) -> run folder, refusing to resume a different render -> free
+the host's model, load Wan once under the host's GPU lock, apply the memory plan and LoRAs ->
+each unfinished clip: build its conditioning, generate (retry once one memory step leaner on
+out-of-memory), colour-match to the frames it continues, checkpoint atomically -> assemble the
+clips as a stream, resample to the output fps, write video.mp4, metadata.json, prompts.srt.
+Cancel is checked at every denoising step; finished clips stay on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wan.deforum.settings import DeforumSettings
+from wan.errors import Cancelled, RenderError
+from wan.host.base import Host, ProgressEvent
+from wan.plan import GenerationPlan
+from wan.render import run_folder
+from wan.render.assemble import output_stream
+from wan.render.checkpoints import finished_clips, load_clip, save_clip
+from wan.render.conditioning import continue_request, first_request
+from wan.render.frames import color_match
+from wan.render.job import RenderJob, prepare_job
+from wan.render.model_session import ModelSession
+from wan.render.options import RenderOptions
+from wan.render.subtitles import prompt_entries, write_srt
+from wan.render.video import write_video
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[ProgressEvent], None]
+CancelCheck = Callable[[], bool]
+COLOR_REFERENCE_FRAMES = 4  # frames of the previous clip the colour statistics come from
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    video: Path | None
+    status: str  # done | cancelled
+    clips_generated: int
+    clips_resumed: int
+    warnings: list[str] = field(default_factory=list)
+
+
+class Runner:
+    """Stateless between runs; one instance may serve a job queue."""
+
+    def run(
+        self,
+        plan: GenerationPlan,
+        settings: DeforumSettings,
+        options: RenderOptions,
+        host: Host,
+        cancel: CancelCheck | None = None,
+        progress: ProgressCallback | None = None,
+        run_dir: Path | None = None,
+        resume: bool = False,
+    ) -> RunResult:
+        started = time.perf_counter()
+        job = prepare_job(plan, settings, options, host.store_config(), host.lora_dirs())
+        folder = run_folder.open_run(job, host.output_root(), run_dir, resume)
+        report = _Reporter(host, progress, len(plan.clips), started)
+        should_stop = _stop_check(host, cancel)
+        done = finished_clips(folder)[0]
+        timings: dict[str, float] = {}
+        clip_meta: list[dict] = [load_clip(folder, i)[1] for i in done]
+        session = None
+        try:
+            if len(done) < len(plan.clips):
+                report("loading", 0)
+                host.free_host_memory()
+                with host.gpu_lock():
+                    session = ModelSession.open(job, timings)
+                    clip_meta += self._generate(job, folder, session, done, report, should_stop)
+            report("writing", len(plan.clips))
+            video = self._assemble(job, folder, timings)
+        except Cancelled:
+            run_folder.write_state(folder, job, "cancelled")
+            log.info("render cancelled; finished clips are kept in %s", folder)
+            return RunResult(
+                folder, None, "cancelled", len(finished_clips(folder)[0]) - len(done), len(done)
+            )
+        except BaseException:
+            run_folder.write_state(folder, job, "failed")
+            raise
+        finally:
+            if session is not None:
+                session.close()
+            host.release()
+        run_folder.write_metadata(folder, job, session, clip_meta, timings, video)
+        run_folder.write_state(folder, job, "done")
+        return RunResult(
+            folder,
+            video.path,
+            "done",
+            len(plan.clips) - len(done),
+            len(done),
+            list(job.warnings) + list(video.warnings),
+        )
+
+    def _generate(
+        self, job: RenderJob, folder: Path, session, done, report, should_stop
+    ) -> list[dict]:
+        metas = []
+        plan = job.plan
+        init = session.init_image_array()
+        previous = load_clip(folder, done[-1])[0] if done else None
+        reference = load_clip(folder, 0)[0][0] if done else None
+        for clip in plan.clips[len(done) :]:
+            if should_stop():
+                raise Cancelled(f"cancelled before clip {clip.index}")
+            if previous is None:
+                request = first_request(job, clip, init)
+            else:
+                request = continue_request(job, clip, previous, reference)
+            start = time.perf_counter()
+            result = session.generate(
+                request,
+                on_step=lambda step, total, i=clip.index: report("denoising", i + 1, step, total),
+                cancel=should_stop,
+            )
+            frames = result.frames
+            if previous is not None and job.options.colour_match:
+                frames = color_match(frames, previous[-COLOR_REFERENCE_FRAMES:])
+            meta = run_folder.clip_metadata(job, clip, request, result, time.perf_counter() - start)
+            save_clip(folder, clip.index, frames, meta)
+            metas.append(meta)
+            previous = frames
+            if reference is None:
+                reference = frames[0]
+        return metas
+
+    def _assemble(self, job: RenderJob, folder: Path, timings: dict[str, float]):
+        start = time.perf_counter()
+        frames, fps, count = output_stream(
+            folder, job.plan, job.options.fps_mode, job.options.crossfade
+        )
+        soundtrack = run_folder.soundtrack(job.settings)
+        video = write_video(frames, folder / "video.mp4", fps, soundtrack=soundtrack)
+        if video.frames != count:
+            raise RenderError(
+                f"{video.path} has {video.frames} frames, expected {count}: this is a bug"
+            )
+        write_srt(folder / "prompts.srt", prompt_entries(_UsedPrompts(job), job.plan.fps))
+        timings["write"] = time.perf_counter() - start
+        return video
+
+
+class _UsedPrompts(list):
+    """The clips with the prompt each actually used, for the subtitles."""
+
+    def __init__(self, job: RenderJob):
+        super().__init__(
+            _ClipText(c.start_frame, c.end_frame, job.prompts[c.index].used) for c in job.plan.clips
+        )
+
+
+@dataclass(frozen=True)
+class _ClipText:
+    start_frame: int
+    end_frame: int
+    prompt: str
+
+
+def _stop_check(host: Host, cancel: CancelCheck | None) -> CancelCheck:
+    return lambda: bool((cancel is not None and cancel()) or host.interrupted())
+
+
+class _Reporter:
+    """Builds progress events with elapsed and remaining time, for the callback and the host."""
+
+    def __init__(self, host: Host, callback: ProgressCallback | None, clips: int, started: float):
+        self.host, self.callback, self.clips, self.started = host, callback, clips, started
+        self.first_step_at: float | None = None
+        self.steps_done = 0
+
+    def __call__(self, phase: str, clip: int, step: int = 0, steps: int = 0) -> None:
+        now = time.perf_counter()
+        remaining = None
+        if phase == "denoising" and steps:
+            if self.first_step_at is None:
+                self.first_step_at = now
+            self.steps_done += 1
+            total = self.clips * steps
+            per_step = (now - self.first_step_at) / max(self.steps_done - 1, 1)
+            remaining = per_step * max(total - ((clip - 1) * steps + step), 0)
+        event = ProgressEvent(phase, clip, self.clips, step, steps, now - self.started, remaining)
+        self.host.report(event)
+        if self.callback is not None:
+            self.callback(event)
