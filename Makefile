@@ -20,9 +20,9 @@ $(VENV)/.installed: requirements.txt requirements-test.txt constraints-test.txt
 
 demo: setup
 	@mkdir -p $(OUT)
-	$(RUN) -m wan plan $(EXAMPLE) --seed 1234 --plot $(OUT)/motion.png
-	$(RUN) -m wan plan $(EXAMPLE) --seed 1234 --json > $(OUT)/plan.json
-	@echo "wrote $(OUT)/motion.png and $(OUT)/plan.json"
+	$(RUN) -m wan plan $(EXAMPLE) --model tiny-t2v --plot $(OUT)/motion.png
+	$(RUN) -m wan render $(EXAMPLE) --model tiny-t2v --size 256x144 --steps 8 --out $(OUT)/run
+	@echo "video: $(OUT)/run/video.mp4 (a tiny random smoke model: its frames are noise)"
 
 test: setup lint
 	$(RUN) -m pytest -q

@@ -48,7 +48,6 @@ def run_render(args: argparse.Namespace) -> int:
     bar = None if args.quiet or args.json else ProgressBar()
     result = Runner().run(
         plan,
-        settings,
         options,
         host,
         progress=bar,
@@ -57,6 +56,8 @@ def run_render(args: argparse.Namespace) -> int:
     )
     if bar is not None:
         bar.finish()
+    if not args.json:
+        print(f"size: {result.size_reason}", file=sys.stderr)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -98,6 +98,7 @@ class GenerationPlan:
     seed_behavior: str
     overlap: int
     clips: tuple[Clip, ...]
+    settings: DeforumSettings | None = field(default=None, compare=False, repr=False)
 
     @property
     def model_fps(self) -> float:
@@ -224,6 +225,7 @@ def build_plan(
         seed_behavior=settings.seed_behavior,
         overlap=overlap,
         clips=tuple(clips),
+        settings=settings,
     )
 
 

@@ -49,7 +49,7 @@ def render(tmp_path: Path, model: str, name: str = "run", settings=None, cancel=
     plan = build_plan(data, profile, seed=data.seed, overlap=CONTINUATION_OVERLAP)
     opts = parse_options({"model": model, "size": "64x64", "steps": 4, **options})
     host = StandaloneHost(output_dir=str(tmp_path / "outputs"), lora_folders=[str(tmp_path)])
-    return plan, Runner().run(plan, data, opts, host, cancel=cancel, run_dir=tmp_path / name)
+    return plan, Runner().run(plan, opts, host, cancel=cancel, run_dir=tmp_path / name)
 
 
 def init_image(folder: Path) -> Path:

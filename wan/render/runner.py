@@ -16,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wan.deforum.settings import DeforumSettings
 from wan.errors import Cancelled, RenderError
 from wan.host.base import Host, ProgressEvent
 from wan.plan import GenerationPlan
 from wan.render import run_folder
 from wan.render.assemble import output_stream
-from wan.render.checkpoints import finished_clips, load_clip, save_clip
+from wan.render.checkpoints import clip_preview, finished_clips, load_clip, save_clip
 from wan.render.conditioning import continue_request, first_request
 from wan.render.frames import color_match
 from wan.render.job import RenderJob, prepare_job
@@ -45,6 +44,8 @@ class RunResult:
     status: str  # done | cancelled
     clips_generated: int
     clips_resumed: int
+    size: tuple[int, int] = (0, 0)
+    size_reason: str = ""
     warnings: list[str] = field(default_factory=list)
 
 
@@ -54,7 +55,6 @@ class Runner:
     def run(
         self,
         plan: GenerationPlan,
-        settings: DeforumSettings,
         options: RenderOptions,
         host: Host,
         cancel: CancelCheck | None = None,
@@ -63,7 +63,9 @@ class Runner:
         resume: bool = False,
     ) -> RunResult:
         started = time.perf_counter()
-        job = prepare_job(plan, settings, options, host.store_config(), host.lora_dirs())
+        if plan.settings is None:
+            raise RenderError("the plan has no Deforum settings: build it with wan.plan.build_plan")
+        job = prepare_job(plan, plan.settings, options, host.store_config(), host.lora_dirs())
         folder = run_folder.open_run(job, host.output_root(), run_dir, resume)
         report = _Reporter(host, progress, len(plan.clips), started)
         should_stop = _stop_check(host, cancel)
@@ -83,9 +85,9 @@ class Runner:
         except Cancelled:
             run_folder.write_state(folder, job, "cancelled")
             log.info("render cancelled; finished clips are kept in %s", folder)
-            return RunResult(
-                folder, None, "cancelled", len(finished_clips(folder)[0]) - len(done), len(done)
-            )
+            generated = len(finished_clips(folder)[0]) - len(done)
+            size = (job.width, job.height)
+            return RunResult(folder, None, "cancelled", generated, len(done), size, job.size_reason)
         except BaseException:
             run_folder.write_state(folder, job, "failed")
             raise
@@ -95,13 +97,16 @@ class Runner:
             host.release()
         run_folder.write_metadata(folder, job, session, clip_meta, timings, video)
         run_folder.write_state(folder, job, "done")
+        notes = [f"clip {m['index']}: {note}" for m in clip_meta for note in m.get("notes", [])]
         return RunResult(
             folder,
             video.path,
             "done",
             len(plan.clips) - len(done),
             len(done),
-            list(job.warnings) + list(video.warnings),
+            (job.width, job.height),
+            job.size_reason,
+            [*job.warnings, *video.warnings, *notes],
         )
 
     def _generate(
@@ -120,16 +125,20 @@ class Runner:
             else:
                 request = continue_request(job, clip, previous, reference)
             start = time.perf_counter()
-            result = session.generate(
-                request,
-                on_step=lambda step, total, i=clip.index: report("denoising", i + 1, step, total),
-                cancel=should_stop,
-            )
+            report("text encoding", clip.index + 1)
+
+            def on_step(step: int, total: int, number: int = clip.index + 1) -> None:
+                report("denoising", number, step, total)
+                if step == total:
+                    report("decoding", number, step, total)
+
+            result = session.generate(request, on_step=on_step, cancel=should_stop)
             frames = result.frames
             if previous is not None and job.options.colour_match:
                 frames = color_match(frames, previous[-COLOR_REFERENCE_FRAMES:])
             meta = run_folder.clip_metadata(job, clip, request, result, time.perf_counter() - start)
             save_clip(folder, clip.index, frames, meta)
+            clip_preview(folder, clip.index, fps=plan.model_fps)
             metas.append(meta)
             previous = frames
             if reference is None:
