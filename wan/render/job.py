@@ -79,9 +79,7 @@ class RenderJob:
         return {
             "plan": self.plan.hash,
             "settings": _digest(self.settings.to_dict()),
-            "options": _digest(
-                {k: v for k, v in options_to_dict(self.options).items() if k != "memory"}
-            ),
+            "options": _digest(options_to_dict(self.options)),
             "model": f"{self.entry.id if self.entry else self.model_path.name}",
             "model_revision": str(self.model_revision),
             "size": f"{self.width}x{self.height}",

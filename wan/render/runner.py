@@ -127,12 +127,19 @@ class Runner:
             start = time.perf_counter()
             report("text encoding", clip.index + 1)
 
+            decode_started = [0.0]
+
             def on_step(step: int, total: int, number: int = clip.index + 1) -> None:
                 report("denoising", number, step, total)
                 if step == total:
+                    decode_started[0] = time.perf_counter()
                     report("decoding", number, step, total)
 
             result = session.generate(request, on_step=on_step, cancel=should_stop)
+            if decode_started[0]:
+                decode = time.perf_counter() - decode_started[0]
+                session.timings["decode"] = session.timings.get("decode", 0.0) + decode
+                session.timings["denoise"] -= decode
             frames = result.frames
             if previous is not None and job.options.colour_match:
                 frames = color_match(frames, previous[-COLOR_REFERENCE_FRAMES:])
