@@ -129,10 +129,12 @@ class Runner:
 
             decode_started = [0.0]
 
-            def on_step(step: int, total: int, number: int = clip.index + 1) -> None:
+            def on_step(
+                step: int, total: int, number: int = clip.index + 1, mark: list = decode_started
+            ) -> None:
                 report("denoising", number, step, total)
                 if step == total:
-                    decode_started[0] = time.perf_counter()
+                    mark[0] = time.perf_counter()
                     report("decoding", number, step, total)
 
             result = session.generate(request, on_step=on_step, cancel=should_stop)
