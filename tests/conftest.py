@@ -35,6 +35,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     root = tmp_path_factory.mktemp("env")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WAN_SMOKE_DIR", str(root / "smoke"))
+        patch.setenv("WAN_CACHE_DIR", str(root / "cache"))
         patch.delenv("WAN_MODELS_DIR", raising=False)
         yield root
 
