@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from wan import __version__
 from wan.cli_models import add_commands as add_model_commands
+from wan.cli_prompting import add_command as add_enhance_command
+from wan.cli_prompting import add_enhance_arguments
 from wan.cli_render import add_command as add_render_command
 from wan.deforum import defaults
 from wan.deforum.schedules import evaluate_schedules
@@ -62,8 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         help=f"model frames shared by clips (default {CONTINUATION_OVERLAP}, as render uses)",
     )
     plan.add_argument("--plot", metavar="FILE.png", help="draw the camera schedules and clips")
+    add_enhance_arguments(plan, flag=True)
     plan.set_defaults(run=_run_plan)
     add_model_commands(commands)
+    add_enhance_command(commands)
     add_render_command(commands)
     return parser
 
@@ -108,13 +112,18 @@ def _run_plan(args: argparse.Namespace) -> int:
     settings, seed = _load(args)
     profile = profile_for(args.model)
     plan = build_plan(settings, profile, seed=seed, overlap=args.overlap)
+    enhanced = _enhanced(plan, args) if args.enhance else None
     if args.plot:
         _plot(settings, plan, args.plot)
     if args.json:
-        json.dump(plan.to_dict(), sys.stdout)
+        data = plan.to_dict()
+        for clip, result in zip(data["clips"], enhanced or [], strict=False):
+            clip["enhanced_prompt"] = result.text
+            clip["enhance_source"] = result.source
+        json.dump(data, sys.stdout)
         sys.stdout.write("\n")
     else:
-        _print_plan(plan)
+        _print_plan(plan, enhanced)
         if args.plot:
             print(f"plot: {args.plot}")
     return 0
@@ -136,7 +145,23 @@ def _plot(settings: DeforumSettings, plan: GenerationPlan, path: str) -> None:
         raise WanError(f"--plot {path}: cannot write the picture ({exc.strerror or exc})") from None
 
 
-def _print_plan(plan: GenerationPlan) -> None:
+def _enhanced(plan: GenerationPlan, args: argparse.Namespace) -> list:
+    """The enhanced prompt of each clip (rules or a Qwen model), for `plan --enhance`."""
+    from wan.models.store import StoreConfig
+    from wan.prompting.enhance import enhance_prompts
+    from wan.prompting.request import EnhanceRequest
+
+    requests = [
+        EnhanceRequest(c.prompt, c.motion.phrase, args.lang, args.style) for c in plan.clips
+    ]
+    results = enhance_prompts(requests, model=args.enhance_model, store_config=StoreConfig())
+    for clip, result in zip(plan.clips, results, strict=True):
+        for warning in result.warnings:
+            print(f"warning: clip {clip.index}: {warning}", file=sys.stderr)
+    return results
+
+
+def _print_plan(plan: GenerationPlan, enhanced: list | None = None) -> None:
     print(
         f"{plan.source}: {plan.mode}, {plan.frames} frames at {_num(plan.fps)} fps -> "
         f"{plan.model.id} at {_num(plan.model_fps)} fps, {plan.model_frames} model frames, "
@@ -157,6 +182,8 @@ def _print_plan(plan: GenerationPlan) -> None:
         for merged in clip.merged_prompts:
             print(f"  merged:   {_short(merged)}")
         print(f"  camera:   {clip.motion.phrase}")
+        if enhanced:
+            print(f"  enhanced: {enhanced[clip.index].text} ({enhanced[clip.index].source})")
 
 
 def _short(text: str, limit: int = 110) -> str:

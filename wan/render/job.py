@@ -115,11 +115,6 @@ def prepare_job(
     lora_dirs: list[Path],
 ) -> RenderJob:
     """Resolve the model, size, parameters, LoRAs and prompts of a render (no weights loaded)."""
-    if options.enhance is not None and options.enhance.enabled:
-        raise OptionsError(
-            "prompt enhancement (--enhance) is not available in this version yet; "
-            "render without it or edit prompts with --prompt CLIP=TEXT"
-        )
     model = store.resolve(options.model or plan.model.id, config)
     detection = detect_model(model.path)
     if not detection.is_wan:
@@ -130,7 +125,9 @@ def prepare_job(
     entry = get_entry(match.model_id) if match.model_id else None
     size = choose_size(settings.width, settings.height, plan.model, options.size)
     defaults = entry.defaults if entry is not None else None
-    prompts, loras, warnings = _prompts_and_loras(plan, options, lora_dirs)
+    enhanced, enhance_warnings = _enhanced_prompts(plan, options, config)
+    prompts, loras, warnings = _prompts_and_loras(plan, options, lora_dirs, enhanced)
+    warnings = [*enhance_warnings, *warnings]
     init_image = options.init_image or (settings.init_image if settings.use_init else None)
     if init_image and not Path(init_image).is_file():
         raise OptionsError(f"init image {init_image}: no such file; give a local image file")
@@ -188,7 +185,33 @@ def _dtype(requested: str, entry: CatalogEntry | None) -> str:
     return "bfloat16" if torch.cuda.is_available() else "float32"
 
 
-def _prompts_and_loras(plan: GenerationPlan, options: RenderOptions, lora_dirs: list[Path]):
+def _enhanced_prompts(plan: GenerationPlan, options: RenderOptions, config: store.StoreConfig):
+    """Each clip's enhanced prompt (None when enhancement is off or the clip is overridden)."""
+    settings = options.enhance
+    if settings is None or not settings.enabled:
+        return [None] * len(plan.clips), []
+    from wan.prompting.enhance import enhance_prompts
+    from wan.prompting.request import EnhanceRequest
+
+    overrides = options.prompt_overrides or {}
+    wanted = [c for c in plan.clips if c.index not in overrides]
+    requests = [
+        EnhanceRequest(c.prompt, c.motion.phrase, settings.lang, settings.style) for c in wanted
+    ]
+    results = enhance_prompts(requests, model=settings.model, store_config=config)
+    by_clip = {clip.index: result for clip, result in zip(wanted, results, strict=True)}
+    warnings = [
+        f"clip {index}: {warning}" for index, r in by_clip.items() for warning in r.warnings
+    ]
+    return [by_clip[c.index].text if c.index in by_clip else None for c in plan.clips], warnings
+
+
+def _prompts_and_loras(
+    plan: GenerationPlan,
+    options: RenderOptions,
+    lora_dirs: list[Path],
+    enhanced: list[str | None],
+):
     """Prompts as used (WebUI syntax cleaned, overrides as is), and the LoRAs asked for."""
     prompts, warnings = [], []
     loras: dict[Path, float] = {Path(lora.path): lora.strength for lora in options.loras}
@@ -197,7 +220,7 @@ def _prompts_and_loras(plan: GenerationPlan, options: RenderOptions, lora_dirs: 
             raise OptionsError(f"--lora {path}: no such file; give a .safetensors LoRA file")
     overrides = options.prompt_overrides or {}
     for clip in plan.clips:
-        cleaned = clean_prompt(clip.prompt)
+        cleaned = clean_prompt(enhanced[clip.index] or clip.prompt)
         warnings += [f"clip {clip.index}: {w}" for w in cleaned.warnings]
         for tag in cleaned.loras:
             found = find_lora(tag.name, lora_dirs)
@@ -213,7 +236,7 @@ def _prompts_and_loras(plan: GenerationPlan, options: RenderOptions, lora_dirs: 
         prompts.append(
             ClipPrompt(
                 clip.prompt,
-                None,
+                enhanced[clip.index],
                 override if override is not None else cleaned.text,
                 negative,
                 override is not None,

@@ -65,6 +65,9 @@ class Runner:
         started = time.perf_counter()
         if plan.settings is None:
             raise RenderError("the plan has no Deforum settings: build it with wan.plan.build_plan")
+        enhance = options.enhance
+        if enhance is not None and enhance.enabled and enhance.model != "rules":
+            host.free_host_memory()  # the prompt model may want the GPU, before Wan does
         job = prepare_job(plan, plan.settings, options, host.store_config(), host.lora_dirs())
         folder = run_folder.open_run(job, host.output_root(), run_dir, resume)
         report = _Reporter(host, progress, len(plan.clips), started)
