@@ -16,16 +16,9 @@ from wan.models.identify import profile_for
 from wan.motion import AXES, MODES, analyse_motion
 from wan.plan import build_plan
 from wan.prompting import LANGS, STYLES, EnhanceRequest, EnhanceResult
-from wan.prompting.rules import (
-    STYLE_TERMS,
-    VACE_INTENTS,
-    ZH_CAMERA_PHRASES,
-    camera_sentence,
-    enhance_rules,
-    enhance_rules_result,
-    translate_motion_zh,
-    vace_intents,
-)
+from wan.prompting.camera_text import ZH_CAMERA_PHRASES, camera_sentence, translate_motion_zh
+from wan.prompting.intents import VACE_INTENTS, vace_intents
+from wan.prompting.rules import STYLE_TERMS, enhance_rules, enhance_rules_result
 
 PAN_PUSH = "the camera slowly pans right while pushing in"
 PAN_PUSH_ZH = "镜头缓慢地向右摇动，同时向前推进。"

@@ -8,8 +8,9 @@ on-disk store that keeps any enhancer from computing the same request twice. The
 from __future__ import annotations
 
 from wan.prompting.cache import PromptCache, cache_key, default_cache_dir
+from wan.prompting.intents import vace_intents
 from wan.prompting.request import LANGS, STYLES, EnhanceRequest, EnhanceResult
-from wan.prompting.rules import enhance_rules, enhance_rules_result, vace_intents
+from wan.prompting.rules import enhance_rules, enhance_rules_result
 
 __all__ = [
     "LANGS",
