@@ -82,10 +82,11 @@ PX_PER_3D_UNIT_AT_512 = 1.8
 LOG_SCALE_PER_Z_UNIT = math.log(1.009) / 1.75  # translation_z 1.75 ~ x1.009 per frame
 
 _NEUTRAL = {"zoom": 1.0}
-_OPPOSITE = {"left": "right", "up": "down", "in": "out", "forward": "backward"}
-_OPPOSITE |= {b: a for a, b in _OPPOSITE.items()}
-_OPPOSITE |= {"clockwise": "counter-clockwise", "counter-clockwise": "clockwise"}
-_VERBS = {
+# The words of a camera phrase (also read by wan.prompting.camera_text to translate them).
+OPPOSITE = {"left": "right", "up": "down", "in": "out", "forward": "backward"}
+OPPOSITE |= {b: a for a, b in OPPOSITE.items()}
+OPPOSITE |= {"clockwise": "counter-clockwise", "counter-clockwise": "clockwise"}
+VERBS = {
     "pan": ("pans", "panning"),
     "tilt": ("tilts", "tilting"),
     "truck": ("trucks", "trucking"),
@@ -93,7 +94,7 @@ _VERBS = {
     "zoom": ("zooms", "zooming"),
     "roll": ("rolls", "rolling"),
 }
-_DOLLY = {"forward": ("pushes", "pushing", "in"), "backward": ("pulls", "pulling", "out")}
+DOLLY = {"forward": ("pushes", "pushing", "in"), "backward": ("pulls", "pulling", "out")}
 _ADVERBS = {
     "subtle": "very slowly",
     "gentle": "slowly",
@@ -271,9 +272,9 @@ def _strongest_first(axes: tuple[AxisMotion, ...]) -> tuple[AxisMotion, ...]:
 
 def _movement_words(movement: str, direction: str, gerund: bool) -> str:
     if movement == "dolly":
-        third, ing, direction = _DOLLY[direction]
+        third, ing, direction = DOLLY[direction]
     else:
-        third, ing = _VERBS[movement]
+        third, ing = VERBS[movement]
     return f"{ing if gerund else third} {direction}"
 
 
@@ -281,7 +282,7 @@ def _axis_phrase(axis: AxisMotion, gerund: bool) -> str:
     """E.g. "pans right", "pushing in", or "pans right and then left" for a reversal."""
     text = _movement_words(axis.movement, axis.direction, gerund)
     if axis.trend == "reverses":
-        back = _movement_words(axis.movement, _OPPOSITE[axis.direction], gerund)
+        back = _movement_words(axis.movement, OPPOSITE[axis.direction], gerund)
         verb = text.split(" ")[0]
         text += " and then " + (back[len(verb) + 1 :] if back.startswith(verb + " ") else back)
     return text

@@ -8,6 +8,7 @@ a phrase outside it stays English, with a warning.
 
 from __future__ import annotations
 
+from wan.motion import OPPOSITE, VERBS
 from wan.prompting.words import WORD, word_set
 
 # Camera words: a tag or sentence made only of these, naming a movement, is a camera direction.
@@ -37,24 +38,6 @@ _ZH_MOVES: dict[tuple[str, str], str] = {
     ("roll", "clockwise"): "顺时针旋转",
     ("roll", "counter-clockwise"): "逆时针旋转",
 }
-_EN_VERBS = {
-    "pan": ("pans", "panning"),
-    "tilt": ("tilts", "tilting"),
-    "truck": ("trucks", "trucking"),
-    "pedestal": ("moves", "moving"),
-    "zoom": ("zooms", "zooming"),
-    "roll": ("rolls", "rolling"),
-}
-_OPPOSITES = {
-    "left": "right",
-    "right": "left",
-    "up": "down",
-    "down": "up",
-    "in": "out",
-    "out": "in",
-    "clockwise": "counter-clockwise",
-    "counter-clockwise": "clockwise",
-}
 
 
 def _zh_phrase_table() -> dict[str, str]:
@@ -80,10 +63,10 @@ def _zh_phrase_table() -> dict[str, str]:
         "pulling out": "向后拉远",
     }
     for (movement, direction), zh in _ZH_MOVES.items():
-        back = _ZH_MOVES[(movement, _OPPOSITES[direction])]
-        for verb in _EN_VERBS[movement]:
+        back = _ZH_MOVES[(movement, OPPOSITE[direction])]
+        for verb in VERBS[movement]:
             table[f"{verb} {direction}"] = zh
-            table[f"{verb} {direction} and then {_OPPOSITES[direction]}"] = f"{zh}，然后{back}"
+            table[f"{verb} {direction} and then {OPPOSITE[direction]}"] = f"{zh}，然后{back}"
     return table
 
 
