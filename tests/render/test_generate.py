@@ -11,14 +11,9 @@ import numpy as np
 import pytest
 
 from wan.errors import Cancelled, RenderError, WanError
-from wan.render.generate import (
-    ClipRequest,
-    LoadedModel,
-    OutOfMemory,
-    fit_strength,
-    generate_clip,
-    v2v_timesteps,
-)
+from wan.render.generate import ClipRequest, OutOfMemory, generate_clip
+from wan.render.loaded_model import LoadedModel
+from wan.render.strength import fit_strength, v2v_timesteps
 
 SIZE = 64
 FRAMES = 5
@@ -195,7 +190,7 @@ def test_fit_strength_follows_the_pipeline_timesteps(load) -> None:
     low, count, notes = fit_strength(scheduler, 4, 0.1, None)
     assert count == 1 and int(4 * low) == 1 and "one step" in notes[0]
     assert fit_strength(scheduler, 7, 1.0, None) == (1.0, 7, [])
-    from wan.render.generate import _strength_for
+    from wan.render.strength import _strength_for
 
     for steps in range(1, 121):
         for wanted in range(1, steps + 1):

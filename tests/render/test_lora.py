@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from wan.errors import RenderError
-from wan.render.generate import ClipRequest, LoadedModel, generate_clip
+from wan.render.generate import ClipRequest, generate_clip
+from wan.render.loaded_model import LoadedModel
 from wan.render.lora import adapter_name, load_loras, lora_file_hash
 
 pytest.importorskip("peft", reason="diffusers loads LoRAs through peft")

@@ -20,8 +20,9 @@ from wan.models.apply_plan import AppliedPlan, apply_plan
 from wan.models.loader import load_pipeline
 from wan.models.optimize import OptimizationPlan, choose_plan
 from wan.models.system import SystemInfo, probe_system
-from wan.render.generate import ClipRequest, LoadedModel, OutOfMemory, generate_clip
+from wan.render.generate import ClipRequest, OutOfMemory, generate_clip
 from wan.render.job import RenderJob
+from wan.render.loaded_model import LoadedModel
 from wan.render.lora import load_loras
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,168 @@
+"""The model of one render (`LoadedModel`) and the pipelines derived from it.
+
+The model is loaded once per render; the other pipelines a clip may need (TI2V's image mode,
+video-to-video on the low-noise expert) are built from the same component objects, so they add
+no second copy of the weights.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from wan.errors import RenderError
+
+log = logging.getLogger(__name__)
+
+# What each model task can generate; VACE does text-only (no control video) and first-image
+# (a single known frame) too.
+MODES_BY_TASK: dict[str, tuple[str, ...]] = {
+    "t2v": ("t2v", "v2v"),
+    "ti2v": ("t2v", "i2v"),
+    "i2v": ("i2v",),
+    "flf2v": ("i2v",),
+    "vace": ("t2v", "i2v", "vace"),
+}
+
+
+class LoadedModel:
+    """The pipeline of one render and the pipelines derived from it, sharing its components.
+
+    `pipe` comes from `load_pipeline` (+ LoRAs + `apply_plan`); `task` is the detection's or the
+    catalog entry's task (inferred from the pipeline when None). `applied`, when set, makes
+    prompts encode where the memory plan keeps the text encoder.
+    """
+
+    def __init__(
+        self,
+        pipe: Any,
+        task: str | None = None,
+        entry: Any = None,
+        applied: Any = None,
+    ) -> None:
+        self.pipe = pipe
+        self.task = task or infer_task(pipe)
+        if self.task not in MODES_BY_TASK:
+            raise RenderError(f"model task {self.task!r} cannot generate video clips")
+        self.entry = entry
+        self.applied = applied
+        self._derived: dict[str, Any] = {}
+
+    @property
+    def boundary_ratio(self) -> float | None:
+        value = pipe_config(self.pipe).get("boundary_ratio")
+        return float(value) if value is not None else None
+
+    @property
+    def two_experts(self) -> bool:
+        """Both experts present and switched by a boundary (Wan 2.2 A14B)."""
+        return (
+            getattr(self.pipe, "transformer_2", None) is not None
+            and getattr(self.pipe, "transformer", None) is not None
+            and self.boundary_ratio is not None
+        )
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return MODES_BY_TASK[self.task]
+
+    @property
+    def text_pipe(self) -> Any:
+        """The pipeline for text-only clips (TI2V loaded in image mode gets a WanPipeline)."""
+        import diffusers
+
+        if self.task == "vace" or isinstance(self.pipe, diffusers.WanPipeline):
+            return self.pipe
+        return self._shared("text", diffusers.WanPipeline)
+
+    @property
+    def image_pipe(self) -> Any:
+        """The first-image pipeline; for TI2V built on the text pipeline's components."""
+        import diffusers
+
+        if isinstance(self.pipe, diffusers.WanImageToVideoPipeline):
+            return self.pipe
+        return self._shared(
+            "image", diffusers.WanImageToVideoPipeline, image_encoder=None, image_processor=None
+        )
+
+    @property
+    def v2v_pipe(self) -> Any:
+        """Video-to-video on one transformer: the low-noise expert of a two-expert model."""
+        import diffusers
+
+        low = self.pipe.transformer
+        if self.two_experts or low is None:
+            low = self.pipe.transformer_2
+        return self._shared("v2v", diffusers.WanVideoToVideoPipeline, transformer=low)
+
+    def _shared(self, key: str, cls: type, **overrides: Any) -> Any:
+        """A `cls` pipeline on the same component objects (rebuilt if the main one's change)."""
+        wanted = _shared_kwargs(self.pipe, cls, overrides)
+        cached = self._derived.get(key)
+        if cached is not None and all(
+            getattr(cached, name, None) is value
+            for name, value in wanted.items()
+            if not isinstance(value, (int, float, bool)) and value is not None
+        ):
+            return cached
+        derived = cls(**wanted)
+        progress = getattr(self.pipe, "_progress_bar_config", None)
+        if progress is not None:
+            derived.set_progress_bar_config(**progress)
+        self._derived[key] = derived
+        log.debug("built %s on the components of %s", cls.__name__, type(self.pipe).__name__)
+        return derived
+
+
+def load_model(
+    detection: Any,
+    dtype: str = "bfloat16",
+    base_folder: Any = None,
+    entry: Any = None,
+) -> LoadedModel:
+    """Load a detected model on the CPU as a `LoadedModel` (apply LoRAs and the plan after)."""
+    from wan.models.loader import load_pipeline
+
+    pipe = load_pipeline(detection, dtype=dtype, base_folder=base_folder)
+    return LoadedModel(pipe, detection.task, entry)
+
+
+def infer_task(pipe: Any) -> str:
+    """The task a pipeline object serves, from its class and config."""
+    name = type(pipe).__name__
+    expand = bool(pipe_config(pipe).get("expand_timesteps"))
+    if name == "WanVACEPipeline":
+        return "vace"
+    if expand:
+        return "ti2v"
+    if name == "WanImageToVideoPipeline":
+        return "i2v"
+    if name in ("WanPipeline", "WanVideoToVideoPipeline"):
+        return "t2v"
+    raise RenderError(f"{name} is not a Wan video pipeline this extension can drive")
+
+
+def pipe_config(pipe: Any) -> dict[str, Any]:
+    """A pipeline's config as a plain dict (empty when it has none)."""
+    return dict(getattr(pipe, "config", {}) or {})
+
+
+def _shared_kwargs(pipe: Any, cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of `cls` taken from `pipe`'s components and config."""
+    components = dict(pipe.components)
+    config = pipe_config(pipe)
+    kwargs: dict[str, Any] = {}
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if name in overrides:
+            kwargs[name] = overrides[name]
+        elif name in components:
+            kwargs[name] = components[name]
+        elif name in config and not isinstance(config[name], (list, tuple)):
+            kwargs[name] = config[name]
+        elif param.default is inspect.Parameter.empty:
+            raise RenderError(f"{type(pipe).__name__} has no {name} for {cls.__name__}")
+    return kwargs
