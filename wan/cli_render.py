@@ -13,7 +13,7 @@ from wan.host.base import ProgressEvent
 from wan.host.standalone import StandaloneHost
 from wan.models.identify import profile_for
 from wan.plan import CONTINUATION_OVERLAP, build_plan
-from wan.render.options import add_option_arguments, options_from_args
+from wan.render.option_flags import add_option_arguments, options_from_args
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:

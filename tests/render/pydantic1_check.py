@@ -18,7 +18,9 @@ from typing import Any
 import pydantic
 
 from wan.errors import OptionsError
+from wan.render import option_flags as flags
 from wan.render import options as opts
+from wan.render.option_checks import PYDANTIC_V2
 
 GOOD = [
     None,
@@ -126,7 +128,7 @@ def run_checks() -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         prog="check", formatter_class=lambda prog: argparse.HelpFormatter(prog, width=100)
     )
-    opts.add_option_arguments(parser)
+    flags.add_option_arguments(parser)
     good = [_outcome(lambda d=data: opts.parse_options(d)) for data in GOOD]
     round_trip = all(
         opts.parse_options(case["ok"]) == opts.parse_options(data)
@@ -137,10 +139,10 @@ def run_checks() -> dict[str, Any]:
         "good": good,
         "bad": [_outcome(lambda d=data: opts.parse_options(d)) for data in BAD],
         "argv": [
-            _outcome(lambda a=argv: opts.options_from_args(parser.parse_args(a))) for argv in ARGV
+            _outcome(lambda a=argv: flags.options_from_args(parser.parse_args(a))) for argv in ARGV
         ],
         "round_trip": round_trip,
-        "flags": [item.flag for item in opts.option_flags()],
+        "flags": [item.flag for item in flags.option_flags()],
         "help": parser.format_help(),
         "schema_properties": sorted(schema.get("properties", {})),
         "schema_json": bool(json.dumps(schema)),
@@ -160,7 +162,7 @@ def _is_frozen() -> bool:
 def main() -> int:
     results = run_checks()
     results["pydantic"] = pydantic.VERSION
-    results["pydantic_v2"] = opts.PYDANTIC_V2
+    results["pydantic_v2"] = PYDANTIC_V2
     results["heavy_imports"] = sorted({"torch", "diffusers"} & set(sys.modules))
     json.dump(results, sys.stdout, indent=1)
     sys.stdout.write("\n")

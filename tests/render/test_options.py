@@ -17,15 +17,9 @@ from wan.errors import OptionsError, WanError
 from wan.models.memory import OFFLOADS
 from wan.models.plan_overrides import ATTENTION, CACHES, OVERRIDES
 from wan.render import options as opts
-from wan.render.options import (
-    RenderOptions,
-    add_option_arguments,
-    json_schema,
-    option_flags,
-    options_from_args,
-    options_to_dict,
-    parse_options,
-)
+from wan.render.option_checks import field_specs
+from wan.render.option_flags import add_option_arguments, option_flags, options_from_args
+from wan.render.options import RenderOptions, json_schema, options_to_dict, parse_options
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_SCRIPT = Path(__file__).with_name("pydantic1_check.py")
@@ -122,11 +116,11 @@ def test_options_are_frozen_and_pass_through() -> None:
 
 
 def test_choices_match_the_memory_plan() -> None:
-    spec = opts._specs(opts.MemoryOptions)
+    spec = field_specs(opts.MemoryOptions)
     assert get_args(spec["offload"].base) == OFFLOADS
     assert get_args(spec["attention"].base) == ATTENTION
     assert get_args(opts.Cache) == CACHES
-    memory_names = set(opts._specs(opts.MemoryOptions))
+    memory_names = set(field_specs(opts.MemoryOptions))
     assert memory_names <= set(OVERRIDES)
     assert {"cache", "cache_threshold"} <= set(OVERRIDES)
 
@@ -336,7 +330,7 @@ def test_flags_sit_beside_other_arguments() -> None:
 
 def test_import_pulls_in_no_torch() -> None:
     code = (
-        "import sys, wan.render.options, wan.render.sizes, wan.render.prompt_syntax; "
+        "import sys, wan.render.option_flags, wan.render.sizes, wan.render.prompt_syntax; "
         "print(sorted({'torch', 'diffusers', 'numpy'} & set(sys.modules)))"
     )
     result = subprocess.run(
