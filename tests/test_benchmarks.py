@@ -13,3 +13,14 @@ def test_schedules_benchmark_runs_and_values_are_identical():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "identical values: True" in result.stdout and "x faster" in result.stdout
+
+
+def test_render_overhead_benchmark_quick_run_prints_both_ratios():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/render_overhead.py", "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "quick run" in result.stdout
+    assert "runner overhead ratio (ours / direct): " in result.stdout
+    assert "memory growth ratio (12 clips / 2 clips peak RSS): " in result.stdout
