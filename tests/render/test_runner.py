@@ -204,3 +204,18 @@ def test_an_image_model_needs_a_first_image(tmp_path, smoke_root):
 
     with pytest.raises(OptionsError, match="--init-image"):
         render(tmp_path, "tiny-i2v", init_image=None)
+
+
+def test_a_single_file_checkpoint_renders_with_its_base(tmp_path, smoke_root):
+    from diffusers import WanTransformer3DModel
+
+    from tests.models.checkpoints import write_checkpoint
+    from wan.models.smoke import ensure_smoke_model
+
+    base = ensure_smoke_model("tiny-t2v", root=smoke_root)
+    transformer = WanTransformer3DModel.from_pretrained(base / "transformer")
+    checkpoint = write_checkpoint(tmp_path / "wan_tiny.safetensors", transformer, "comfyui")
+    _, result = render(tmp_path, str(checkpoint))
+    assert result.status == "done" and read_video_info(result.video).frames == 40
+    _, reference = render(tmp_path, "tiny-t2v", "reference")
+    assert np.array_equal(video_frames(result.video), video_frames(reference.video))

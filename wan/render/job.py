@@ -63,6 +63,7 @@ class RenderJob:
     lora_hashes: tuple[str, ...]
     prompts: tuple[ClipPrompt, ...]
     init_image: str | None
+    base_folder: Path | None = None  # a single-file transformer's base model (its other parts)
     schedules: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     warnings: tuple[str, ...] = field(default=())
 
@@ -163,9 +164,24 @@ def prepare_job(
         lora_hashes=tuple(lora_file_hash(p) for p, _ in loras),
         prompts=prompts,
         init_image=init_image,
+        base_folder=_base_folder(detection, entry, config),
         schedules=_camera_schedules(settings, plan.seed),
         warnings=tuple(warnings),
     )
+
+
+def _base_folder(
+    detection: Detection, entry: CatalogEntry | None, config: store.StoreConfig
+) -> Path | None:
+    """A single-file transformer loads with the text encoder and VAE of an installed base."""
+    if detection.kind != "single_file":
+        return None
+    if entry is None:
+        raise OptionsError(
+            f"--model {detection.path}: a single-file transformer of an unknown architecture; "
+            "use a Diffusers folder, or a checkpoint of a catalog model"
+        )
+    return store.resolve(entry.id, config).path
 
 
 def _camera_schedules(settings: DeforumSettings, seed: int) -> dict[str, np.ndarray]:

@@ -119,7 +119,7 @@ class ModelSession:
 def _build(job: RenderJob, system: SystemInfo, plan: OptimizationPlan | None):
     """Load the pipeline, set the flow shift, add LoRAs, apply the memory plan."""
     device = system.accelerator or "cpu"
-    pipe = _quietly(load_pipeline, job.detection, dtype=job.dtype, base_folder=_base_folder(job))
+    pipe = _quietly(load_pipeline, job.detection, dtype=job.dtype, base_folder=job.base_folder)
     pipe.set_progress_bar_config(disable=True)  # progress goes through the host and callback
     _set_flow_shift(pipe, job.flow_shift)
     if job.loras:
@@ -139,14 +139,6 @@ def _quietly(function, *args, **kwargs):
         return function(*args, **kwargs)
     finally:
         diffusers_logging.enable_progress_bar()
-
-
-def _base_folder(job: RenderJob):
-    if job.detection.kind != "single_file" or job.entry is None:
-        return None
-    from wan.models import store
-
-    return store.resolve(job.entry.id, store.StoreConfig()).path
 
 
 def _set_flow_shift(pipe: Any, shift: float | None) -> None:
