@@ -36,7 +36,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from inspect import signature
 from pathlib import Path
 
 import numpy as np
@@ -308,7 +307,6 @@ def runner_round(
     plan: GenerationPlan, settings: DeforumSettings, options: RenderOptions, host, run_dir: Path
 ) -> Round:
     """Runner.run's wall time minus model load, write phase and per-clip preview mp4s."""
-    extra = {"settings": settings} if "settings" in signature(Runner.run).parameters else {}
     previews = [0.0]
     original = getattr(runner_module, "clip_preview", None)
 
@@ -323,7 +321,7 @@ def runner_round(
         runner_module.clip_preview = timed_preview
     try:
         start = time.perf_counter()
-        result = Runner().run(plan=plan, options=options, host=host, run_dir=run_dir, **extra)
+        result = Runner().run(plan=plan, options=options, host=host, run_dir=run_dir)
         wall = time.perf_counter() - start
     finally:
         if original is not None:
