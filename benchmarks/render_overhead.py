@@ -14,7 +14,7 @@
    and the run folder. The frames of both paths are compared. Clips must take >= 20 s each
    (checked): the warm-up times one full clip of each kind and picks the step count that gets
    there (640x640, 17 frames: some 30-60 steps on a 2-core CPU), unless --steps is given.
-2. Memory growth with clip count (goal: at most 1.1x). `python -m wan render` of a 2-clip and a
+2. Memory growth with clip count (goal: at most 1.1x; code in render_memory.py). `python -m wan render` of a 2-clip and a
    12-clip Deforum settings file, each in a fresh process under a small wrapper that prints
    `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` after its one child: the render's peak RSS.
 
@@ -29,9 +29,7 @@ import argparse
 import json
 import math
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,11 +40,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from render_common import MODEL, frames_for, planned, settings_dict, size_text
+from render_memory import measure_memory
+
 from wan.deforum.settings import DeforumSettings, parse_settings
 from wan.host.standalone import StandaloneHost
-from wan.models.identify import profile_for
 from wan.models.smoke import ENV_SMOKE_DIR, ensure_smoke_model
-from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
+from wan.plan import GenerationPlan
 from wan.render import runner as runner_module
 from wan.render.checkpoints import load_clip
 from wan.render.conditioning import continue_request, first_request
@@ -57,64 +57,11 @@ from wan.render.options import RenderOptions, parse_options
 from wan.render.runner import COLOR_REFERENCE_FRAMES, Runner
 from wan.render.strength import fit_strength
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = "tiny-t2v"
-SEED = 7
 MIN_CLIP_SECONDS = 20.0
 TARGET_SECONDS = 25.0  # what --steps auto aims the shortest clip at (margin over 20 s)
 MAX_STEPS = 200  # RenderOptions' limit
 CONTENTION = 0.10  # share of the machine's CPU other processes may take before a warning
 OVERHEAD_GOAL = 1.05
-MEMORY_GOAL = 1.10
-# The wrapper of one memory child: runs the render as its only child and prints its peak RSS.
-WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[1:])\n"
-    "scale = 1 if sys.platform == 'darwin' else 1024\n"  # ru_maxrss: bytes on macOS, KiB else
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale\n"
-    "print(f'child peak rss bytes: {peak}')\n"
-    "sys.exit(code)\n"
-)
-
-
-def settings_dict(max_frames: int, width: int, height: int) -> dict:
-    """A 2D Deforum animation at the model's fps: camera motion, two prompts, strength 0.65."""
-    return {
-        "animation_mode": "2D",
-        "max_frames": max_frames,
-        "fps": profile_for(MODEL).native_fps,
-        "W": width,
-        "H": height,
-        "seed": SEED,
-        "translation_x": "0: (2)",
-        "zoom": "0: (1.01)",
-        "strength_schedule": "0: (0.65)",
-        "prompts": {
-            "0": "a red fox running through a snowy forest at sunrise",
-            "16": "a small boat drifts on calm blue water",
-        },
-        "animation_prompts_negative": "blurry",
-    }
-
-
-def frames_for(clips: int) -> int:
-    """Deforum max_frames that makes `clips` full-length clips (Deforum fps = model fps)."""
-    profile = profile_for(MODEL)
-    length = profile.max_clip_frames
-    frames = length + (length - CONTINUATION_OVERLAP) * (clips - 1)
-    plan = planned(parse_settings(settings_dict(frames, 64, 64)))
-    if len(plan.clips) != clips or any(c.num_frames != length for c in plan.clips):
-        raise SystemExit(f"max_frames {frames} does not plan {clips} clips of {length} frames")
-    return frames
-
-
-def planned(settings: DeforumSettings) -> GenerationPlan:
-    return build_plan(settings, profile_for(MODEL), seed=SEED, overlap=CONTINUATION_OVERLAP)
-
-
-def size_text(text: str) -> tuple[int, int]:
-    width, height = (int(v) for v in text.lower().split("x"))
-    return width, height
 
 
 # ----------------------------------------------------------------------------------------------
@@ -435,59 +382,6 @@ def measure_overhead(args, tmp: Path) -> float:
 # 2. Memory growth with clip count
 
 
-def measure_render_peak(
-    clips: int, size: str, steps: int, tmp: Path, env: dict, attempt: int = 0
-) -> int:
-    width, height = size_text(size)
-    path = tmp / f"memory_{clips}_clips.json"
-    path.write_text(json.dumps(settings_dict(frames_for(clips), width, height)))
-    out = tmp / f"memory_{clips}_clips_{attempt}"
-    render = [sys.executable, "-m", "wan", "render", str(path), "--model", MODEL, "--size", size]
-    render += ["--steps", str(steps), "--out", str(out), "--quiet"]
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *render], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"the {clips}-clip render failed:\n{result.stderr[-3000:]}")
-    peak = int(re.search(r"child peak rss bytes: (\d+)", result.stdout).group(1))
-    rendered = len(json.loads((out / "metadata.json").read_text())["clips"])
-    if rendered != clips:
-        raise SystemExit(f"the {clips}-clip render made {rendered} clips")
-    print(f"  {clips:>2} clips: peak RSS {peak / 2**20:8.1f} MiB ({seconds:.0f} s)")
-    return peak
-
-
-def measure_memory(args, tmp: Path) -> float:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["WAN_OUTPUT_DIR"] = str(tmp / "outputs")
-    few, many = args.mem_clips
-    width, height = size_text(args.mem_size)
-    print(
-        f"python -m wan render --model {MODEL} --size {args.mem_size} --steps {args.mem_steps}, "
-        f"each in a fresh process ({width * height * 3 * 17 / 2**20:.1f} MiB of uint8 frames "
-        "per clip)"
-    )
-    peaks: dict[int, list[int]] = {few: [], many: []}
-    for attempt in range(args.mem_repeat):  # alternating, like the overhead rounds
-        for clips in (few, many) if attempt % 2 == 0 else (many, few):
-            peaks[clips].append(
-                measure_render_peak(clips, args.mem_size, args.mem_steps, tmp, env, attempt)
-            )
-    small, large = (float(np.median(peaks[n])) for n in (few, many))
-    if args.mem_repeat > 1:
-        print(f"  medians of {args.mem_repeat}: {small / 2**20:.1f} and {large / 2**20:.1f} MiB")
-    ratio = large / small
-    verdict = "met" if ratio <= MEMORY_GOAL else "NOT met"
-    print(
-        f"memory growth ratio ({many} clips / {few} clips peak RSS): {ratio:.3f} "
-        f"(goal <= {MEMORY_GOAL}: {verdict})"
-    )
-    return ratio
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small fast smoke run")
@@ -524,7 +418,7 @@ def main() -> int:
         print("1. runner overhead (excluding model load and video writing)")
         overhead = measure_overhead(args, tmp)
         print("2. memory growth with clip count")
-        measure_memory(args, tmp)
+        measure_memory(args, tmp)  # render_memory.py, beside this script
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0 if overhead > 0 else 1

@@ -1,0 +1,57 @@
+"""The animation both render benchmarks use: a 2D Deforum settings dict for the tiny-t2v smoke
+model, the frame count that plans N full clips, and small parsing helpers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from wan.deforum.settings import DeforumSettings, parse_settings  # noqa: E402
+from wan.models.identify import profile_for  # noqa: E402
+from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan  # noqa: E402
+
+MODEL = "tiny-t2v"
+SEED = 7
+
+
+def settings_dict(max_frames: int, width: int, height: int) -> dict:
+    """A 2D Deforum animation at the model's fps: camera motion, two prompts, strength 0.65."""
+    return {
+        "animation_mode": "2D",
+        "max_frames": max_frames,
+        "fps": profile_for(MODEL).native_fps,
+        "W": width,
+        "H": height,
+        "seed": SEED,
+        "translation_x": "0: (2)",
+        "zoom": "0: (1.01)",
+        "strength_schedule": "0: (0.65)",
+        "prompts": {
+            "0": "a red fox running through a snowy forest at sunrise",
+            "16": "a small boat drifts on calm blue water",
+        },
+        "animation_prompts_negative": "blurry",
+    }
+
+
+def frames_for(clips: int) -> int:
+    """Deforum max_frames that makes `clips` full-length clips (Deforum fps = model fps)."""
+    profile = profile_for(MODEL)
+    length = profile.max_clip_frames
+    frames = length + (length - CONTINUATION_OVERLAP) * (clips - 1)
+    plan = planned(parse_settings(settings_dict(frames, 64, 64)))
+    if len(plan.clips) != clips or any(c.num_frames != length for c in plan.clips):
+        raise SystemExit(f"max_frames {frames} does not plan {clips} clips of {length} frames")
+    return frames
+
+
+def planned(settings: DeforumSettings) -> GenerationPlan:
+    return build_plan(settings, profile_for(MODEL), seed=SEED, overlap=CONTINUATION_OVERLAP)
+
+
+def size_text(text: str) -> tuple[int, int]:
+    width, height = (int(v) for v in text.lower().split("x"))
+    return width, height
