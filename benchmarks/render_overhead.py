@@ -14,9 +14,10 @@
    and the run folder. The frames of both paths are compared. Clips must take >= 20 s each
    (checked): the warm-up times one full clip of each kind and picks the step count that gets
    there (640x640, 17 frames: some 30-60 steps on a 2-core CPU), unless --steps is given.
-2. Memory growth with clip count (goal: at most 1.1x; code in render_memory.py). `python -m wan render` of a 2-clip and a
-   12-clip Deforum settings file, each in a fresh process under a small wrapper that prints
-   `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` after its one child: the render's peak RSS.
+2. Memory growth with clip count (goal: at most 1.1x; in render_memory.py). `python -m wan
+   render` of a 2-clip and a 12-clip Deforum settings file, each in a fresh process under a
+   small wrapper that prints `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` after its one
+   child: the render's peak RSS.
 
     .venv/bin/python benchmarks/render_overhead.py [--quick] [--size 640x640] [--steps N]
         [--clips 3] [--rounds 2] [--mem-size 256x256] [--mem-steps 2] [--mem-clips 2 12]
