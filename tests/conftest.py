@@ -36,6 +36,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WAN_SMOKE_DIR", str(root / "smoke"))
         patch.setenv("WAN_CACHE_DIR", str(root / "cache"))
+        patch.setenv("WAN_DATA_DIR", str(root / "data"))
         patch.delenv("WAN_MODELS_DIR", raising=False)
         yield root
 

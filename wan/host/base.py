@@ -64,3 +64,7 @@ class Host(Protocol):
 
     def interrupted(self) -> bool:
         """The host's Interrupt/Skip was pressed."""
+
+    def option_defaults(self) -> dict:
+        """RenderOptions the host's settings supply when a request leaves them out (its
+        default model, memory policy, enhancer model), as an options dict; {} for none."""

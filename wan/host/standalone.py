@@ -56,3 +56,6 @@ class StandaloneHost:
 
     def interrupted(self) -> bool:
         return False
+
+    def option_defaults(self) -> dict:
+        return {}
