@@ -12,10 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from wan import __version__
+from wan.cli_jobs import add_command as add_jobs_command
 from wan.cli_models import add_commands as add_model_commands
 from wan.cli_prompting import add_command as add_enhance_command
 from wan.cli_prompting import add_enhance_arguments
 from wan.cli_render import add_command as add_render_command
+from wan.cli_serve import add_command as add_serve_command
+from wan.cli_ui import add_command as add_ui_command
 from wan.deforum import defaults
 from wan.deforum.schedules import evaluate_schedules
 from wan.deforum.seeds import resolve_seed
@@ -69,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     add_model_commands(commands)
     add_enhance_command(commands)
     add_render_command(commands)
+    add_jobs_command(commands)
+    add_serve_command(commands)
+    add_ui_command(commands)
     return parser
 
 
