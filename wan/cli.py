@@ -26,6 +26,7 @@ from wan.deforum.settings import DeforumSettings, load_settings
 from wan.errors import WanError
 from wan.models.identify import profile_for
 from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
+from wan.service import enhance_plan, plan_payload
 
 EXIT_BAD_INPUT = 2
 
@@ -122,11 +123,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     if args.plot:
         _plot(settings, plan, args.plot)
     if args.json:
-        data = plan.to_dict()
-        for clip, result in zip(data["clips"], enhanced or [], strict=False):
-            clip["enhanced_prompt"] = result.text
-            clip["enhance_source"] = result.source
-        json.dump(data, sys.stdout)
+        json.dump(plan_payload(plan, None, enhanced), sys.stdout)
         sys.stdout.write("\n")
     else:
         _print_plan(plan, enhanced)
@@ -154,13 +151,11 @@ def _plot(settings: DeforumSettings, plan: GenerationPlan, path: str) -> None:
 def _enhanced(plan: GenerationPlan, args: argparse.Namespace) -> list:
     """The enhanced prompt of each clip (rules or a Qwen model), for `plan --enhance`."""
     from wan.models.store import StoreConfig
-    from wan.prompting.enhance import enhance_prompts
-    from wan.prompting.request import EnhanceRequest
+    from wan.render.options import parse_options
 
-    requests = [
-        EnhanceRequest(c.prompt, c.motion.phrase, args.lang, args.style) for c in plan.clips
-    ]
-    results = enhance_prompts(requests, model=args.enhance_model, store_config=StoreConfig())
+    enhance = {"enabled": True, "model": args.enhance_model, "lang": args.lang}
+    options = parse_options({"enhance": {**enhance, "style": args.style}})
+    results = enhance_plan(plan, options, StoreConfig())
     for clip, result in zip(plan.clips, results, strict=True):
         for warning in result.warnings:
             print(f"warning: clip {clip.index}: {warning}", file=sys.stderr)

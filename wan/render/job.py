@@ -206,20 +206,16 @@ def _enhanced_prompts(plan: GenerationPlan, options: RenderOptions, config: stor
     settings = options.enhance
     if settings is None or not settings.enabled:
         return [None] * len(plan.clips), []
-    from wan.prompting.enhance import enhance_prompts
-    from wan.prompting.request import EnhanceRequest
+    from wan.service import enhance_plan
 
-    overrides = options.prompt_overrides or {}
-    wanted = [c for c in plan.clips if c.index not in overrides]
-    requests = [
-        EnhanceRequest(c.prompt, c.motion.phrase, settings.lang, settings.style) for c in wanted
-    ]
-    results = enhance_prompts(requests, model=settings.model, store_config=config)
-    by_clip = {clip.index: result for clip, result in zip(wanted, results, strict=True)}
+    results = enhance_plan(plan, options, config)
     warnings = [
-        f"clip {index}: {warning}" for index, r in by_clip.items() for warning in r.warnings
+        f"clip {clip.index}: {warning}"
+        for clip, result in zip(plan.clips, results, strict=True)
+        if result is not None
+        for warning in result.warnings
     ]
-    return [by_clip[c.index].text if c.index in by_clip else None for c in plan.clips], warnings
+    return [None if r is None else r.text for r in results], warnings
 
 
 def _prompts_and_loras(
