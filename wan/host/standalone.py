@@ -5,11 +5,12 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wan.host.base import ProgressEvent
+from wan.host.locks import file_gpu_lock
 from wan.models.store import StoreConfig
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ class StandaloneHost:
         empty_cuda_cache()
 
     def gpu_lock(self) -> AbstractContextManager:
-        return nullcontext()
+        """The data folder's file lock: a CLI render waits for a WebUI or `serve` render."""
+        return file_gpu_lock()
 
     def output_root(self) -> Path:
         return Path(self.output_dir or os.environ.get("WAN_OUTPUT_DIR") or "outputs")
