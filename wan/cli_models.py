@@ -99,40 +99,57 @@ def disk_size(path: Path) -> int:
 
 
 def run_models(args: argparse.Namespace) -> int:
-    config = store_config(args)
     system = probe_system()
+    payload = models_payload(store_config(args), system)
+    if args.json:
+        _print_json(payload)
+        return 0
+    _print_models(payload, system)
+    return 0
+
+
+def models_payload(config: store.StoreConfig, system: SystemInfo | None = None) -> dict[str, Any]:
+    """Catalog models (installed or not) with what each takes and how it fits; `models --json`
+    and the API's `GET /wan/v1/models` answer this."""
+    system = system or probe_system()
     installed = store.discover(config)
     by_id: dict[str, list] = {}
     for model in installed:
         by_id.setdefault(model.entry_id or "", []).append(model)
-    rows = []
-    for entry in (*wan_entries(), *enhancer_entries()):
-        if entry.smoke:
-            continue
-        places = by_id.get(entry.id, [])
-        rows.append(
-            {
-                "id": entry.id,
-                "kind": entry.kind,
-                "task": entry.task,
-                "inputs": list(entry.inputs),
-                "installed": [{**m.to_dict(), "size_on_disk": disk_size(m.path)} for m in places],
-                "fit": fit_report(entry, system) if entry.is_wan else None,
-            }
-        )
+    rows = [
+        {
+            **model_row(entry, system),
+            "installed": [
+                {**m.to_dict(), "size_on_disk": disk_size(m.path)} for m in by_id.get(entry.id, [])
+            ],
+        }
+        for entry in (*wan_entries(), *enhancer_entries())
+        if not entry.smoke
+    ]
     others = [_other_model(m) for m in by_id.get("", [])]
-    payload = {
+    return {
         "models_dir": str(config.models_dir()),
         "system": system.to_dict(),
         "catalog": rows,
         "other_installed": others,
         "smoke": list(SMOKE_IDS),
     }
-    if args.json:
-        _print_json(payload)
-        return 0
-    _print_models(payload, system)
-    return 0
+
+
+def model_row(entry: CatalogEntry, system: SystemInfo) -> dict[str, Any]:
+    """What a catalog model takes and makes, and how it fits on this machine."""
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "title": entry.title,
+        "smoke": entry.smoke,
+        "task": entry.task,
+        "inputs": list(entry.inputs),
+        "sizes": [list(size) for size in entry.sizes],
+        "native_fps": entry.native_fps,
+        "max_clip_frames": entry.max_clip_frames,
+        "fit": fit_report(entry, system) if entry.is_wan else None,
+    }
 
 
 def _other_model(model: store.InstalledModel) -> dict[str, Any]:
