@@ -324,11 +324,22 @@ def _print_check(report: dict[str, Any]) -> None:
 
 def run_diagnose(args: argparse.Namespace) -> int:
     """Always writes the report, even when the model cannot be resolved: that is its point."""
-    config = store_config(args)
+    data = diagnose_report(args.model, store_config(args))
+    target = write_diagnose_report(data, Path(args.output))
+    if args.json:
+        _print_json({"report": str(target), "problems": data["problems"]})
+    else:
+        print(f"{len(data['problems'])} problem(s); report: {target}")
+    return 0
+
+
+def diagnose_report(ref: str, config: store.StoreConfig) -> dict[str, Any]:
+    """The compatibility report of one model; a model that cannot be resolved is a problem in
+    it, not an error (the CLI's `diagnose` and the tab's Models page write it)."""
     system = probe_system()
-    data: dict[str, Any] = {"model": args.model, "system": system.to_dict(), "problems": []}
+    data: dict[str, Any] = {"model": ref, "system": system.to_dict(), "problems": []}
     try:
-        report = model_report(args.model, config, args)
+        report = model_report(ref, config, argparse.Namespace())
         data.update(_public(report))
         entry = _matched_entry(report)
         data["plan"] = fit_report(entry, system) if entry else None
@@ -339,16 +350,16 @@ def run_diagnose(args: argparse.Namespace) -> int:
         data["problems"] += [{"what": p, "fix": None} for p in report["detection"]["problems"]]
     except WanError as exc:
         data["problems"].append({"what": str(exc), "fix": None})
-    name = Path(args.model).name.replace("@", "_").replace("#", "_") or "model"
-    output = Path(args.output)
+    return data
+
+
+def write_diagnose_report(data: dict[str, Any], output: Path) -> Path:
+    """`<output>/<model>_compat.json`."""
+    name = Path(data["model"]).name.replace("@", "_").replace("#", "_") or "model"
     output.mkdir(parents=True, exist_ok=True)
     target = output / f"{name}_compat.json"
     target.write_text(json.dumps(data, indent=2, default=str))
-    if args.json:
-        _print_json({"report": str(target), "problems": data["problems"]})
-    else:
-        print(f"{len(data['problems'])} problem(s); report: {target}")
-    return 0
+    return target
 
 
 def run_download(args: argparse.Namespace) -> int:
