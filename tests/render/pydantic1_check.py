@@ -1,11 +1,11 @@
 """RenderOptions under whichever pydantic this interpreter has; prints the outcome as JSON.
 
 AUTOMATIC1111 pins pydantic 1 and Forge has pydantic 2, so `tests/render/test_options.py` runs
-this script with a pydantic 1 interpreter (/tmp/pyd1) and compares its output with the same
+this script with a pydantic 1 interpreter (.venv-a1111) and compares its output with the same
 checks run in-process under pydantic 2: parsing, dumping, validation errors, the CLI and the
 schema must agree. Needs only pydantic (no torch, no pytest):
 
-    PYTHONPATH=/work/main /tmp/pyd1/bin/python tests/render/pydantic1_check.py
+    PYTHONPATH=. .venv-a1111/bin/python tests/render/pydantic1_check.py
 """
 
 from __future__ import annotations
