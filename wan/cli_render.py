@@ -7,13 +7,14 @@ import json
 import sys
 import time
 
-from wan.deforum.seeds import resolve_seed
-from wan.deforum.settings import load_settings
 from wan.host.base import ProgressEvent
 from wan.host.standalone import StandaloneHost
 from wan.models.identify import profile_for
-from wan.plan import CONTINUATION_OVERLAP, build_plan
 from wan.render.option_flags import add_option_arguments, options_from_args
+
+EXIT_BUG = 1  # the traceback is in the log
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -30,49 +31,82 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from wan.render.runner import Runner
+    """Queue the render as a CLI job (so the WebUI and `python -m wan jobs` see it), then run it
+    here in the foreground; the GPU file lock makes it wait for a WebUI render in progress."""
+    from wan.jobs import JobQueue
 
     options = options_from_args(args)
-    settings = load_settings(args.settings)
-    seed = resolve_seed(options.seed if options.seed is not None else settings.seed)
-    profile = profile_for(options.model)
-    overlap = options.overlap if options.overlap is not None else CONTINUATION_OVERLAP
-    plan = build_plan(settings, profile, seed=seed, overlap=overlap)
-    if profile.smoke:
-        print(
-            f"note: {profile.id} is a tiny random smoke model: its output is noise", file=sys.stderr
-        )
     host = StandaloneHost(output_dir=args.output_dir, models_dir=args.models_dir)
+    queue = JobQueue(host, autostart=False)
+    try:
+        job = queue.submit(
+            args.settings,
+            options,
+            source="cli",
+            trusted=True,
+            run_dir=args.out,
+            resume=args.resume,
+            claim=True,
+        )
+        profile = profile_for(job.options.get("model"))
+        if profile.smoke:
+            print(
+                f"note: {profile.id} is a tiny random smoke model: its output is noise",
+                file=sys.stderr,
+            )
+        return run_claimed_job(queue, job.id, args)
+    finally:
+        queue.close()
+
+
+def run_claimed_job(queue, job_id: str, args: argparse.Namespace) -> int:
+    """Run a job this process claimed, with the progress bar; print its outcome like `render`."""
     bar = None if args.quiet or args.json else ProgressBar()
-    result = Runner().run(
-        plan,
-        options,
-        host,
-        progress=bar,
-        run_dir=Path(args.out) if args.out else None,
-        resume=args.resume,
-    )
+    results = []
+    try:
+        job = queue.run_here(job_id, progress=bar, on_result=results.append)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.finish()
+        print(
+            f"interrupted: finished clips are kept; continue with "
+            f"`python -m wan jobs resume {job_id} --run`",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     if bar is not None:
         bar.finish()
-    if not args.json:
+    return print_outcome(job, results[0] if results else None, args.json)
+
+
+def print_outcome(job, result, as_json: bool) -> int:
+    """The render's result: JSON, or notes on stderr and the run folder last on stdout."""
+    if job.status == "FAILED":
+        print(f"error: {job.error}", file=sys.stderr)
+        return EXIT_BUG if (job.error or "").startswith("internal error") else EXIT_BAD_INPUT
+    if result is not None and not as_json:
         print(f"size: {result.size_reason}", file=sys.stderr)
-    for warning in result.warnings:
+    for warning in job.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if args.json:
+    status = result.status if result is not None else job.status.lower()
+    if as_json:
         json.dump(
-            {"run_dir": str(result.run_dir), "video": str(result.video) if result.video else None,
-             "status": result.status, "clips_generated": result.clips_generated,
-             "clips_resumed": result.clips_resumed},
+            {"run_dir": job.run_dir, "video": job.video, "status": status, "job": job.id,
+             "clips_generated": result.clips_generated if result is not None else 0,
+             "clips_resumed": result.clips_resumed if result is not None else 0},
             sys.stdout,
         )  # fmt: skip
         sys.stdout.write("\n")
     else:
-        if result.status == "cancelled":
-            print("cancelled: finished clips are kept; run again with --resume", file=sys.stderr)
-        print(result.run_dir)
-    return 0 if result.status == "done" else 1
+        if job.status != "SUCCEEDED":
+            print(
+                f"{job.status.lower()}: finished clips are kept; run again with --resume "
+                f"(or `python -m wan jobs resume {job.id} --run`)",
+                file=sys.stderr,
+            )
+        if job.run_dir:
+            print(job.run_dir)
+    return 0 if job.status == "SUCCEEDED" else 1
 
 
 class ProgressBar:

@@ -1,0 +1,147 @@
+"""From a request to what a job stores: checked settings and options, images saved, seed fixed.
+
+Everything cheap is validated here, before the job is queued, so a bad request fails at once
+with a message naming the field instead of failing minutes later in the worker: the settings
+parse, the options parse (host defaults merged in), the plan is built. A random seed (-1) is
+drawn once here and kept in the options, so a resume or retry renders the same video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wan.deforum.settings import load_settings, parse_settings
+from wan.host.base import Host
+from wan.jobs.requests import (
+    IMAGE_TYPES,
+    OPTIONS_FIELD,
+    SETTINGS_FIELD,
+    check_request,
+    decode_data_url,
+    is_data_url,
+    use_init,
+)
+from wan.render.option_checks import PYDANTIC_V2
+from wan.render.options import RenderOptions, options_to_dict, parse_options
+from wan.service import plan_for
+
+PASTED = "<pasted>"
+_NESTED = ("memory", "enhance")  # option groups merged key by key with the host's defaults
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What `JobQueue.submit` stores: settings and options ready for the worker."""
+
+    settings: dict[str, Any]
+    options: dict[str, Any]
+    name: str
+    images: tuple[tuple[Path, bytes], ...]  # decoded base64 images, written once all checks pass
+
+    def save_images(self) -> None:
+        for path, data in self.images:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+
+def take_request(
+    settings: Mapping[str, Any] | str,
+    options: Mapping[str, Any] | RenderOptions | None,
+    host: Host,
+    inputs_dir: Path,
+    trusted: bool,
+    name: str | None = None,
+) -> Intake:
+    """Validate a request and turn it into the job's stored settings and options."""
+    requested = _requested_options(options)
+    if not trusted:
+        check_request(settings, requested, host.store_config())  # type: ignore[arg-type]
+    raw, label = _settings_dict(settings, name)
+    images: list[tuple[Path, bytes]] = []
+    raw = _settings_image(raw, label, trusted, inputs_dir, images)
+    requested = _options_image(requested, inputs_dir, images)
+    parsed = parse_options(merge_defaults(host.option_defaults() or {}, requested))
+    deforum = parse_settings(raw, label)
+    plan = plan_for(deforum, parsed)
+    stored = options_to_dict(parsed)
+    if (parsed.seed if parsed.seed is not None else deforum.seed) == -1:
+        stored["seed"] = plan.seed  # drawn once: every attempt renders the same video
+    return Intake(raw, stored, label, tuple(images))
+
+
+def merge_defaults(defaults: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+    """The request's options over the host's defaults; None in the request means 'not set'."""
+    merged = dict(defaults)
+    for key, value in request.items():
+        if value is None:
+            continue
+        base = merged.get(key)
+        if key in _NESTED and isinstance(base, Mapping) and isinstance(value, Mapping):
+            value = {**base, **{k: v for k, v in value.items() if v is not None}}
+        merged[key] = value
+    return merged
+
+
+def _requested_options(options: Mapping[str, Any] | RenderOptions | None) -> dict[str, Any]:
+    """The options the request set itself (a RenderOptions: only its explicitly set fields)."""
+    if options is None:
+        return {}
+    if isinstance(options, RenderOptions):
+        full = options_to_dict(options)
+        out = {name: full[name] for name in _fields_set(options)}
+        for group in _NESTED:
+            if group in out:
+                nested = getattr(options, group)
+                out[group] = {name: full[group][name] for name in _fields_set(nested)}
+        return out
+    if not isinstance(options, Mapping):
+        parse_options(options)  # raises the options' own error naming the type
+    return {str(key): value for key, value in options.items()}
+
+
+def _fields_set(model: Any) -> set[str]:
+    if PYDANTIC_V2:
+        return set(model.model_fields_set)
+    return set(model.__fields_set__)  # pragma: no cover - pydantic 1 only
+
+
+def _settings_dict(settings: Mapping[str, Any] | str, name: str | None) -> tuple[dict, str]:
+    if isinstance(settings, Mapping):
+        return {str(k): v for k, v in settings.items()}, name or PASTED
+    loaded = load_settings(settings)  # a trusted caller's file or run folder
+    return dict(loaded.raw), name or loaded.source
+
+
+def _settings_image(
+    raw: dict[str, Any], label: str, trusted: bool, inputs_dir: Path, images: list
+) -> dict[str, Any]:
+    """Deforum's init image: a data URL is saved for the job; without use_init it is dropped."""
+    image = raw.get("init_image")
+    if image is None:
+        return raw
+    if not use_init(raw):
+        if trusted and not is_data_url(image):
+            return raw
+        return {k: v for k, v in raw.items() if k != "init_image"}
+    if not is_data_url(image):
+        return raw
+    path = _decoded(image, f"{SETTINGS_FIELD}.init_image", inputs_dir, "settings-init", images)
+    return {**raw, "init_image": str(path)}
+
+
+def _options_image(options: dict[str, Any], inputs_dir: Path, images: list) -> dict[str, Any]:
+    image = options.get("init_image")
+    if not is_data_url(image):
+        return options
+    path = _decoded(image, f"{OPTIONS_FIELD}.init_image", inputs_dir, "init", images)
+    return {**options, "init_image": str(path)}
+
+
+def _decoded(value: str, field: str, folder: Path, stem: str, images: list) -> Path:
+    kind, data = decode_data_url(value, field)
+    path = folder / f"{stem}.{IMAGE_TYPES[kind]}"
+    images.append((path, data))
+    return path
