@@ -6,11 +6,20 @@ def preload(parser):
         "--wan-models-dir",
         type=str,
         default=None,
-        help="folder of Wan models (default: the WAN_MODELS_DIR variable, then models/Wan)",
+        help="folder of Wan models (default: WAN_MODELS_DIR, the Wan Video setting, then "
+        "models/Wan in the WebUI folder)",
     )
     parser.add_argument(
         "--wan-output-dir",
         type=str,
         default=None,
-        help="folder for Wan videos (default: <outputs>/wan-videos)",
+        help="folder under which Wan videos go, in wan-videos/ (default: the Wan Video setting, "
+        "then the WebUI's output folder)",
+    )
+    parser.add_argument(
+        "--wan-data-dir",
+        type=str,
+        default=None,
+        help="folder of the Wan job queue, its inputs and the GPU lock file, shared with "
+        "`python -m wan` run with WAN_DATA_DIR set to it (default: data/ in the extension)",
     )
