@@ -82,7 +82,10 @@ class Runner:
                 host.free_host_memory()
                 with host.gpu_lock():
                     session = ModelSession.open(job, timings)
-                    clip_meta += self._generate(job, folder, session, done, report, should_stop)
+                    try:
+                        clip_meta += self._generate(job, folder, session, done, report, should_stop)
+                    finally:
+                        session.close()  # Wan's weights go before the host may take the GPU back
             report("writing", len(plan.clips))
             video = self._assemble(job, folder, timings)
         except Cancelled:
