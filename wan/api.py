@@ -1,0 +1,247 @@
+"""The HTTP API under /wan/v1: models, plans, prompt enhancement and the render queue.
+
+Mounted on the WebUI's app by the extension (`add_routes`, from `on_app_started`) and served
+alone by `python -m wan serve` (`create_app`). Jobs go through the one `JobQueue` the tab and
+the CLI use. Bodies follow Deforum's API (`{"deforum_settings": {...} | [...]}`) plus `wan`,
+the RenderOptions. Auth, the body size limit and the error statuses live in `wan.api_guard`;
+the checks of request bodies in `wan.api_requests`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext, suppress
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import FileResponse
+from fastapi.security import HTTPBasic
+from starlette.requests import Request
+
+from wan import __version__
+from wan.api_guard import DEFAULT_MAX_BODY_BYTES, guarded_route_class, parse_api_auth
+from wan.api_requests import (
+    EnhanceBody,
+    JobItem,
+    checked_inputs,
+    enhance_body,
+    job_items,
+    naming_item,
+    naming_models,
+    parse_json,
+    request_options,
+)
+from wan.errors import WanError
+from wan.host.base import Host
+from wan.jobs import JobNotFound, JobQueue
+from wan.render.option_checks import PYDANTIC_V2
+from wan.render.options import RenderOptions, options_to_dict
+from wan.service import plan_for, plan_request
+
+__all__ = ["add_routes", "create_app", "parse_api_auth"]
+
+
+PREFIX = "/wan/v1"
+JOB_ID = re.compile(r"[0-9a-f]{12}")
+RULES = "rules"
+
+_SETTINGS_SCHEMA = {
+    "description": "Deforum settings: the JSON of a settings .txt file, or a list (one job each)",
+    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}],
+}
+_JOB_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["deforum_settings"],
+                    "properties": {
+                        "deforum_settings": _SETTINGS_SCHEMA,
+                        "wan": {"$ref": "#/components/schemas/RenderOptions"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _enhance_body_doc() -> dict:
+    """EnhanceBody's schema inline (it has no nested models to reference)."""
+    schema = EnhanceBody.model_json_schema() if PYDANTIC_V2 else EnhanceBody.schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+async def json_body(request: Request) -> Any:
+    """The body as JSON, read through the guard's size limit."""
+    return parse_json(await request.body())
+
+
+_JSON_BODY = Depends(json_body)
+
+
+def add_routes(
+    app: FastAPI,
+    queue: JobQueue,
+    host: Host,
+    auth: Mapping[str, str] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> None:
+    """Add the /wan/v1 routes to `app`; its other routes are left as they are."""
+    app.include_router(_router(queue, host, auth, max_body_bytes))
+
+
+def create_app(queue: JobQueue, host: Host, auth: Mapping[str, str] | None = None) -> FastAPI:
+    """The API on its own app (`python -m wan serve`); docs at /docs."""
+    app = FastAPI(
+        title="Wan video for Deforum",
+        version=__version__,
+        description="Render Deforum animations with the Wan video models; routes under /wan/v1.",
+    )
+    add_routes(app, queue, host, auth)
+    return app
+
+
+def _router(
+    queue: JobQueue, host: Host, auth: Mapping[str, str] | None, max_body_bytes: int
+) -> APIRouter:
+    # The guard checks credentials before anything else; HTTPBasic only shows them in the docs.
+    docs_auth = [Depends(HTTPBasic(auto_error=False))] if auth else []
+    router = APIRouter(
+        prefix=PREFIX,
+        tags=["wan"],
+        route_class=guarded_route_class(auth, max_body_bytes),
+        dependencies=docs_auth,
+    )
+
+    @router.get("/health")
+    def health() -> dict:
+        """The API answers: its version and host."""
+        return {"status": "ok", "version": __version__, "host": host.name}
+
+    @router.get("/options", response_model=RenderOptions)
+    def options() -> dict:
+        """The render options a job gets when its `wan` object leaves them out."""
+        return options_to_dict(request_options({}, host.option_defaults()))
+
+    @router.get("/models")
+    def models() -> dict:
+        """Catalog models, installed or not, with what each takes and how it fits here."""
+        return _models_payload(host)
+
+    @router.post("/plan", openapi_extra=_JOB_BODY)
+    def plan(body: Any = _JSON_BODY) -> Any:
+        """The clip plan of each settings object (a list body answers a list)."""
+        config = host.store_config()
+        plans = []
+        for item, settings, options in checked_inputs(
+            job_items(body), config, host.option_defaults()
+        ):
+            enhancer = options.enhance.model if options.enhance.enabled else RULES
+            with naming_item(item), naming_models(options), _enhancer_lock(host, enhancer):
+                plans.append(plan_request(settings, options, config)[1])
+        return plans if isinstance(body["deforum_settings"], list) else plans[0]
+
+    @router.post("/enhance", openapi_extra=_enhance_body_doc())
+    def enhance(body: Any = _JSON_BODY) -> dict:
+        """One prompt rewritten for Wan with its camera phrase (rules or a prompt model)."""
+        from wan.prompting.enhance import enhance_prompts
+        from wan.prompting.request import EnhanceRequest
+
+        config = host.store_config()
+        given = enhance_body(body, config)
+        request = EnhanceRequest(given.prompt, given.camera, given.lang, given.style)
+        with _enhancer_lock(host, given.model):
+            (result,) = enhance_prompts([request], model=given.model, store_config=config)
+        return {"request": request.to_dict(), **result.to_dict()}
+
+    @router.post("/jobs", status_code=202, openapi_extra=_JOB_BODY)
+    def submit(body: Any = _JSON_BODY) -> dict:
+        """Queue one render per settings object; poll GET /jobs/{id}."""
+        items = job_items(body)
+        checked = checked_inputs(items, host.store_config(), host.option_defaults())
+        for item, settings, options in checked:  # every item is checked before one is queued
+            with naming_item(item), naming_models(options):
+                plan_for(settings, options)
+        jobs = _submit_all(queue, items)
+        return {
+            "message": "Job(s) accepted",
+            "job_ids": [job.id for job in jobs],
+            "jobs": [job.to_dict() for job in jobs],
+        }
+
+    @router.get("/jobs")
+    def list_jobs(limit: int = Query(200, ge=1, le=1000)) -> dict:
+        """Jobs, newest first."""
+        return {"jobs": [job.to_dict() for job in queue.list(limit)]}
+
+    @router.get("/jobs/{job_id}")
+    def get_job(job_id: str) -> dict:
+        """Status, phase, progress, outputs and error of a job."""
+        return queue.get(_checked_id(job_id)).to_dict()
+
+    @router.delete("/jobs/{job_id}")
+    def cancel_job(job_id: str) -> dict:
+        """Cancel: a queued job at once, a running one when the renderer next checks."""
+        return queue.cancel(_checked_id(job_id)).to_dict()
+
+    @router.post("/jobs/{job_id}/retry", status_code=202)
+    def retry_job(job_id: str) -> dict:
+        """Queue a failed, cancelled or interrupted job again, in a new run folder."""
+        return queue.retry(_checked_id(job_id)).to_dict()
+
+    @router.post("/jobs/{job_id}/resume", status_code=202)
+    def resume_job(job_id: str) -> dict:
+        """Queue a stopped job again; it continues its run folder (finished clips kept)."""
+        return queue.resume(_checked_id(job_id)).to_dict()
+
+    @router.get("/jobs/{job_id}/video", response_class=FileResponse)
+    def job_video(job_id: str) -> FileResponse:
+        """The finished video (409 until the job SUCCEEDED)."""
+        checked = _checked_id(job_id)
+        return FileResponse(
+            queue.video_path(checked), media_type="video/mp4", filename=f"wan-{checked}.mp4"
+        )
+
+    return router
+
+
+def _checked_id(job_id: str) -> str:
+    """Ids are 12 lowercase hex characters; anything else is refused before any lookup."""
+    if not JOB_ID.fullmatch(job_id):
+        raise JobNotFound(f"no job {job_id[:40]!r}: job ids are 12 lowercase hex characters")
+    return job_id
+
+
+def _submit_all(queue: JobQueue, items: tuple[JobItem, ...]) -> list:
+    """Submit each item; if one still fails, the ones queued before it are cancelled."""
+    jobs = []
+    for item in items:
+        try:
+            with naming_item(item):
+                jobs.append(queue.submit(dict(item.settings), dict(item.options), source="api"))
+        except WanError:
+            for job in jobs:
+                with suppress(WanError):  # it may have finished meanwhile
+                    queue.cancel(job.id)
+            raise
+    return jobs
+
+
+def _enhancer_lock(host: Host, model: str) -> AbstractContextManager:
+    """A prompt model may load on the GPU: never beside a render."""
+    return nullcontext() if model.strip().lower() == RULES else host.gpu_lock()
+
+
+def _models_payload(host: Host) -> dict:
+    from wan.cli_models import model_row, models_payload
+    from wan.models.catalog import wan_entries
+    from wan.models.system import probe_system
+
+    system = probe_system()
+    payload = models_payload(host.store_config(), system)
+    payload["smoke_models"] = [model_row(e, system) for e in wan_entries() if e.smoke]
+    return payload
