@@ -35,7 +35,10 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         action.add_argument("--json", action="store_true", help="machine-readable output")
     for action in (retry, resume):
         action.add_argument(
-            "--run", action="store_true", help="run it here in the foreground, not in a worker"
+            "--run",
+            action="store_true",
+            dest="here",
+            help="run it here in the foreground, not in a worker",
         )
         action.add_argument("--quiet", action="store_true", help="no progress bar (with --run)")
         action.add_argument("--output-dir", default=None, help="output root (with --run)")
@@ -64,8 +67,8 @@ def run_jobs(args: argparse.Namespace) -> int:
 
 def _restart(queue, args: argparse.Namespace) -> int:
     restart: Callable = queue.retry if args.action == "retry" else queue.resume
-    job = restart(args.id, claim=args.run)
-    if args.run:
+    job = restart(args.id, claim=args.here)
+    if args.here:
         from wan.cli_render import run_claimed_job
 
         return run_claimed_job(queue, job.id, args)
