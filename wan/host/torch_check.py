@@ -81,9 +81,9 @@ def requirements_problem(version_of: Callable[[str], str | None] = installed_ver
 
 
 def environment_problems(
-    torch_of: Callable[[], str | None] = torch_version,
+    torch_of: Callable[[], str | None] | None = None,
     version_of: Callable[[str], str | None] = installed_version,
 ) -> list[str]:
     """Every reason the extension cannot render here, each a complete message; [] when it can."""
-    found = (torch_problem(torch_of()), requirements_problem(version_of))
+    found = (torch_problem((torch_of or torch_version)()), requirements_problem(version_of))
     return [p for p in found if p]

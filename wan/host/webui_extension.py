@@ -31,12 +31,12 @@ _PROCESS: dict[str, Any] = {}
 _PROCESS_LOCK = threading.Lock()
 
 
-def register(callbacks: Any, modules: Any, gradio: Any = None, problems_of=environment_problems):
+def register(callbacks: Any, modules: Any, gradio: Any = None) -> None:
     """Register the settings section, the tab and the routes with the host's script_callbacks."""
     shared = modules.shared
     apply_flags(getattr(shared, "cmd_opts", None))
     callbacks.on_ui_settings(lambda: register_settings(shared, gradio))
-    problems = problems_of()
+    problems = environment_problems()
     if problems:
         message = "\n\n".join(problems)
         log.error("%s", message)
@@ -119,7 +119,7 @@ def add_problem_routes(app: Any, message: str, shared: Any = None) -> None:
     api_auth = getattr(getattr(shared, "cmd_opts", None), "api_auth", None)
     detail = message if not api_auth else "Wan Video cannot run in this WebUI; see its console."
 
-    async def unavailable(rest: str = "") -> JSONResponse:
+    async def unavailable(rest: str = ""):  # no return annotation: fastapi would resolve it
         return JSONResponse({"detail": detail}, status_code=503)
 
     app.add_api_route(

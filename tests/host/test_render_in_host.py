@@ -1,0 +1,86 @@
+"""Real smoke renders through the Runner with the WebUI adapters: the host's lock is held while
+Wan generates, progress reaches `shared.state`, and the host's Interrupt stops the render."""
+
+from __future__ import annotations
+
+from wan.deforum.settings import parse_settings
+from wan.host.webui import make_host
+from wan.models.identify import profile_for
+from wan.plan import CONTINUATION_OVERLAP, build_plan
+from wan.render.options import parse_options
+from wan.render.runner import Runner
+
+SETTINGS = {
+    "animation_mode": "2D",
+    "max_frames": 24,
+    "fps": 12,
+    "W": 64,
+    "H": 64,
+    "seed": 5,
+    "translation_x": "0: (2)",
+    "prompts": {"0": "a lighthouse", "12": "a blue sea"},
+}
+
+
+def render(tmp_path, host, progress):
+    settings = parse_settings(SETTINGS)
+    plan = build_plan(
+        settings, profile_for("tiny-t2v"), seed=settings.seed, overlap=CONTINUATION_OVERLAP
+    )
+    options = parse_options({"model": "tiny-t2v", "size": "64x64", "steps": 3})
+    return Runner().run(plan, options, host, progress=progress, run_dir=tmp_path / "run")
+
+
+def test_lock_held_and_progress_in_state_while_wan_generates(webui, tmp_path, smoke_root):
+    host = make_host(webui.namespace())
+    state = webui.shared.state
+    seen = []
+
+    def progress(event):
+        if event.phase == "denoising":
+            seen.append((event, webui.call_queue.queue_lock.locked(), state.job, state.textinfo))
+            mirrored = (state.job_count, state.job_no, state.sampling_step, state.sampling_steps)
+            assert mirrored == (event.clips, event.clip - 1, event.step, event.steps)
+
+    result = render(tmp_path, host, progress)
+    assert result.status == "done" and result.video.is_file()
+    assert {event.clip for event, *_ in seen} == set(range(1, seen[0][0].clips + 1))
+    assert all(locked and job == "wan" for _, locked, job, _ in seen)
+    first, *_, text = seen[0]
+    assert text == f"Wan: clip 1/{first.clips}, denoising 1/3"
+    names = webui.names()
+    assert names.count("state.begin") == 1 and names.count("state.end") == 1
+    assert names.index("state.end") < names.index("queue_lock.release")
+    assert not webui.call_queue.queue_lock.locked()
+    if webui.kind == "a1111":
+        model = webui.sd_models.model_data.sd_model
+        assert names.index("unload_model_weights") < names.index("send_model_to_device")
+        assert model.device == "cuda"  # back for the host's next txt2img
+    assert state.job == ""
+
+
+def test_host_interrupt_stops_a_real_render(webui, tmp_path, smoke_root):
+    host = make_host(webui.namespace())
+    state = webui.shared.state
+    state.interrupted = True  # left over from an interrupted txt2img: begin() clears it
+
+    def progress(event):
+        if event.phase == "denoising" and event.step == 1:
+            state.interrupt()  # the WebUI's Interrupt button
+
+    result = render(tmp_path, host, progress)
+    assert result.status == "cancelled" and result.video is None
+    assert result.clips_generated == 0
+    assert not webui.call_queue.queue_lock.locked()
+    assert "state.end" in webui.names()
+
+
+def test_skip_stops_it_too(a1111, tmp_path, smoke_root):
+    host = make_host(a1111.namespace())
+    state = a1111.shared.state
+
+    def progress(event):
+        if event.phase == "denoising" and event.step == 2:
+            state.skip()
+
+    assert render(tmp_path, host, progress).status == "cancelled"
