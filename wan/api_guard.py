@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive
 
 from wan.errors import WanError
+from wan.jobs.errors import JobNotFound, JobStateError
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,9 @@ def credentials_match(header: str | None, auth: Mapping[str, str]) -> bool:
 
 def error_status(exc: BaseException) -> int:
     """JobNotFound 404, JobStateError 409, any other input error 422."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "JobNotFound" in names:
+    if isinstance(exc, JobNotFound):
         return 404
-    if "JobStateError" in names:
+    if isinstance(exc, JobStateError):
         return 409
     return 422
 
