@@ -60,3 +60,26 @@ def test_a_killed_worker_leaves_an_interrupted_job_that_resumes(tmp_path, host, 
         assert read_video_info(Path(done.video)).frames == 65
     finally:
         after.close()
+
+
+def test_a_running_job_is_orphaned_by_a_dead_process_or_a_silent_one(tmp_path, host):
+    import time as clock
+
+    from wan.jobs.store import ORPHAN_SECONDS
+
+    db = tmp_path / "jobs.sqlite3"
+    queue = JobQueue(host, db_path=db, autostart=False)
+    alive, silent, dead, waiting = (queue.submit(settings(), options()) for _ in range(4))
+    now = clock.time()
+    queue.store.claim(alive.id, os.getpid(), now)
+    queue.store.claim(silent.id, os.getpid(), now - ORPHAN_SECONDS - 1)
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    queue.store.claim(dead.id, int(finished.stdout), now)
+    queue.close()
+    reopened = JobQueue(host, db_path=db, autostart=False)
+    try:
+        statuses = [reopened.get(job.id).status for job in (alive, silent, dead, waiting)]
+    finally:
+        reopened.close()
+    assert statuses == ["ACCEPTED", "INTERRUPTED", "INTERRUPTED", "ACCEPTED"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,25 @@ def test_a_job_running_elsewhere_cannot_be_run_here(make_queue):
     queue.store.claim(job.id, 1, 0.0)  # pid 1 has it
     with pytest.raises(JobStateError, match="not waiting to run"):
         queue.run_here(job.id)
+
+
+class ClosingHost(StandaloneHost):
+    """Closes the queue (as a WebUI shutting down) once the render starts denoising."""
+
+    queue = None
+
+    def report(self, event: ProgressEvent) -> None:
+        if self.queue is not None and event.phase == "denoising":
+            threading.Thread(target=self.queue.close).start()
+            self.queue = None
+
+
+def test_closing_the_queue_interrupts_the_running_job(make_queue, tmp_path, smoke_root):
+    host = ClosingHost(output_dir=str(tmp_path / "outputs"))
+    queue, watcher = make_queue(queue_host=host), make_queue()
+    job = queue.submit(settings(clips=2), options())
+    host.queue = queue
+    queue.start()
+    stopped = watcher.wait(job.id, timeout=WAIT)
+    assert (stopped.status, stopped.phase) == ("INTERRUPTED", "DONE")
+    assert "resume it" in stopped.error and not stopped.cancel_requested
