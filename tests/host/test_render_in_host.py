@@ -84,3 +84,25 @@ def test_skip_stops_it_too(a1111, tmp_path, smoke_root):
             state.skip()
 
     assert render(tmp_path, host, progress).status == "cancelled"
+
+
+def test_a_job_queued_in_the_webui_renders_with_the_settings_default_model(webui, smoke_root):
+    """The process's queue, the worker's file lock, the Runner and the adapter together; the
+    request names no model, the "Wan Video" setting does."""
+    import gradio as gr
+
+    from wan.host.webui_extension import process_host, process_queue
+    from wan.host.webui_settings import register_settings
+
+    register_settings(webui.shared, gr)
+    webui.shared.opts.wan_default_model = "tiny-t2v"
+    queue = process_queue(webui.namespace())
+    job = queue.submit(SETTINGS, {"size": "64x64", "steps": 2}, source="ui")
+    assert job.options["model"] == "tiny-t2v"
+    done = queue.wait(job.id, timeout=120)
+    assert done.status == "SUCCEEDED", done.error
+    video = queue.video_path(job.id)
+    output_root = process_host(webui.namespace()).output_root()
+    assert video.is_file() and output_root / "wan-videos" in video.parents
+    assert not webui.call_queue.queue_lock.locked()
+    assert webui.names().count("state.begin") == 1 and "state.end" in webui.names()

@@ -21,10 +21,12 @@ from wan.render.options import parse_options
 def test_every_memory_policy_is_valid_render_options(a1111, policy):
     register_settings(a1111.shared, gr)
     a1111.shared.opts.wan_memory_policy = policy
-    defaults = option_defaults_from(a1111.shared.opts)
+    defaults = option_defaults_from(a1111.shared.opts, has_accelerator=True)
     options = parse_options(defaults)
     for knob, value in MEMORY_POLICIES[policy].items():
         assert getattr(options.memory, knob) == value
+    on_cpu = option_defaults_from(a1111.shared.opts, has_accelerator=False).get("memory", {})
+    assert on_cpu.get("offload", "none") == "none"
 
 
 def test_defaults_from_the_settings_read_at_use_time(a1111):
@@ -34,9 +36,10 @@ def test_defaults_from_the_settings_read_at_use_time(a1111):
     opts = a1111.shared.opts
     opts.wan_default_model, opts.wan_enhancer_model = "tiny-t2v", " rules "
     opts.wan_memory_policy = "balanced"
+    memory = {"offload": "model", "vae_tiling": True} if _gpu() else {"vae_tiling": True}
     assert host.option_defaults() == {
         "model": "tiny-t2v",
-        "memory": {"offload": "model", "vae_tiling": True},
+        "memory": memory,
         "enhance": {"model": "rules"},
     }
     parse_options(host.option_defaults())
@@ -85,3 +88,9 @@ def test_lora_dirs_and_store_config(webui, tmp_path):
     assert Path(host.store_config().setting_dir) == webui.root / "wan-models"
     webui.shared.cmd_opts.wan_models_dir = str(tmp_path / "flag")
     assert host.store_config().models_dir() == tmp_path / "flag"
+
+
+def _gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -182,7 +182,7 @@ class WebUIHost:
         )
 
     def option_defaults(self) -> dict:
-        return option_defaults_from(getattr(self.shared, "opts", None))
+        return option_defaults_from(getattr(self.shared, "opts", None), _has_accelerator())
 
     def _flag(self, name: str) -> str | None:
         value = getattr(getattr(self.shared, "cmd_opts", None), name, None)
@@ -268,6 +268,13 @@ class _GpuHold(AbstractContextManager):
                 self.queue_lock.__exit__(None, None, None)
             finally:
                 self.file_lock.release()
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return torch.cuda.is_available() or bool(mps is not None and mps.is_available())
 
 
 def _model_label(model: Any) -> str:

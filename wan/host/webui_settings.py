@@ -116,7 +116,9 @@ def read_setting(opts: Any, setting: WanSetting) -> str:
     return value.strip() if isinstance(value, str) else setting.default
 
 
-def memory_policy(opts: Any) -> dict[str, Any]:
+def memory_policy(opts: Any, has_accelerator: bool = True) -> dict[str, Any]:
+    """The policy's memory options; without a GPU, offloading is left out (nothing to offload
+    from, and the memory plan refuses it there)."""
     name = read_setting(opts, MEMORY_POLICY) or "auto"
     if name not in MEMORY_POLICIES:
         log.warning(
@@ -125,16 +127,19 @@ def memory_policy(opts: Any) -> dict[str, Any]:
             ", ".join(MEMORY_POLICIES),
         )
         return {}
-    return dict(MEMORY_POLICIES[name])
+    memory = dict(MEMORY_POLICIES[name])
+    if not has_accelerator and memory.get("offload", "none") != "none":
+        del memory["offload"]
+    return memory
 
 
-def option_defaults_from(opts: Any) -> dict[str, Any]:
+def option_defaults_from(opts: Any, has_accelerator: bool = True) -> dict[str, Any]:
     """RenderOptions the settings supply when a request leaves them out; {} for none."""
     out: dict[str, Any] = {}
     model = read_setting(opts, DEFAULT_MODEL)
     if model:
         out["model"] = model
-    memory = memory_policy(opts)
+    memory = memory_policy(opts, has_accelerator)
     if memory:
         out["memory"] = memory
     enhancer = read_setting(opts, ENHANCER_MODEL)
