@@ -147,3 +147,19 @@ def test_release_forgets_an_unused_request_and_empties_the_cache(a1111):
         pass
     assert "unload_model_weights" not in a1111.names()
     assert a1111.names()[0] == "torch_gc"
+
+
+def test_state_begins_with_known_counts(webui):
+    """The host's progress API divides by job_count while sampling_steps is set; begin() keeps
+    the last txt2img's sampling_steps."""
+    state = webui.shared.state
+    state.sampling_steps, state.interrupted = 20, True
+    host = make_host(webui.namespace())
+    assert not host.interrupted()  # outside a hold: never the host's leftover flag
+    with host.gpu_lock():
+        assert (state.job, state.job_count, state.job_no) == ("wan", 1, 0)
+        assert (state.sampling_step, state.sampling_steps) == (0, 0)
+        assert state.textinfo == "Wan: loading" and not host.interrupted()
+        state.interrupt()
+        assert host.interrupted()
+    assert not host.interrupted() and state.job == ""

@@ -38,15 +38,18 @@ class StateProgress:
         if state is None:
             return
         state.begin(job=JOB_NAME)
-        state.job_count = 0
-        state.textinfo = "Wan: starting"
+        # Known values at once: begin() leaves sampling_steps from the host's last job, and its
+        # progress API divides by job_count whenever sampling_steps is set.
+        state.job_count, state.job_no = 1, 0
+        state.sampling_step, state.sampling_steps = 0, 0
+        state.textinfo = "Wan: loading"
         self.active = True
 
     def update(self, event: ProgressEvent) -> None:
         state = self._state_of()
         if not self.active or state is None:
             return
-        state.job_count = event.clips
+        state.job_count = max(event.clips, 1)
         state.job_no = max(event.clip - 1, 0)
         state.sampling_step = event.step
         state.sampling_steps = event.steps
