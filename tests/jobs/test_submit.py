@@ -173,3 +173,19 @@ def test_fifo_the_oldest_waiting_job_is_claimed_first(make_queue):
     assert claimed == [first.id, third.id] and queue.store.claim_next(1, 0.0) is None
     queue.retry(second.id)  # back at the end of the queue
     assert queue.get(second.id).attempts == 2 and queue.store.claim_next(1, 0.0) == second.id
+
+
+def test_a_trusted_relative_image_path_is_kept_as_an_absolute_one(
+    make_queue, tmp_path, monkeypatch
+):
+    """A retry may run in another process with another working folder (the WebUI's)."""
+    (tmp_path / "first.png").write_bytes(png_bytes())
+    monkeypatch.chdir(tmp_path)
+    queue = make_queue()
+    job = queue.submit(
+        settings(use_init=True, init_image="first.png"),
+        options(init_image="first.png"),
+        source="cli",
+        trusted=True,
+    )
+    assert job.settings["init_image"] == job.options["init_image"] == str(tmp_path / "first.png")

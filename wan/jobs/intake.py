@@ -127,17 +127,26 @@ def _settings_image(
             return raw
         return {k: v for k, v in raw.items() if k != "init_image"}
     if not is_data_url(image):
-        return raw
+        return {**raw, "init_image": _absolute(image)}
     path = _decoded(image, f"{SETTINGS_FIELD}.init_image", inputs_dir, "settings-init", images)
     return {**raw, "init_image": str(path)}
 
 
 def _options_image(options: dict[str, Any], inputs_dir: Path, images: list) -> dict[str, Any]:
     image = options.get("init_image")
-    if not is_data_url(image):
+    if image is None:
         return options
+    if not is_data_url(image):
+        return {**options, "init_image": _absolute(image)}
     path = _decoded(image, f"{OPTIONS_FIELD}.init_image", inputs_dir, "init", images)
     return {**options, "init_image": str(path)}
+
+
+def _absolute(image: Any) -> Any:
+    """A trusted caller's relative image path, fixed to its folder: retries may run elsewhere."""
+    if not isinstance(image, str) or "://" in image or not image.strip():
+        return image
+    return str(Path(image).expanduser().absolute())
 
 
 def _decoded(value: str, field: str, folder: Path, stem: str, images: list) -> Path:
