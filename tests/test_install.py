@@ -49,6 +49,8 @@ NEWEST = {
     "imageio-ffmpeg": "0.6.0",
     "opencv-python-headless": "4.10.0.84",
     "matplotlib": "3.9.2",
+    "filelock": "3.13.1",
+    "psutil": "5.9.5",
 }
 
 
