@@ -160,7 +160,7 @@ def _wait_until_serving(server: Server) -> None:
 def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=15)

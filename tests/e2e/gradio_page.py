@@ -16,9 +16,11 @@ SIZE = re.compile(r"(\d+)\s*[xX×]\s*(\d+)")
 
 
 def upload(page: Page, elem_id: str, path: Path) -> None:
-    """Upload `path` into a gr.File and wait until the component shows its name."""
+    """Upload `path` into a gr.File and wait until the component shows its name (gradio 4
+    shows the stem and the extension in two elements)."""
     page.locator(f"#{elem_id} input[type=file]").set_input_files(str(path))
-    page.locator(f"#{elem_id}").get_by_text(path.name).first.wait_for()
+    shown = re.compile(re.escape(path.stem) + r"\s*" + re.escape(path.suffix))
+    page.locator(f"#{elem_id}").get_by_text(shown).first.wait_for()
 
 
 def set_number(page: Page, elem_id: str, value: float) -> None:
