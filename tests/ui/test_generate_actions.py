@@ -1,0 +1,130 @@
+"""The Plan and Render buttons' functions on real settings, a real queue and a smoke model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.ui.conftest import ORBIT, SHORT, field_list
+from wan.ui.generate_actions import GenerateActions, plan_signature
+from wan.ui.plan_view import HEADERS, PROMPT_COLUMN
+from wan.ui.sources import SOURCE_FILE, SOURCE_JSON
+
+PNG_MAGIC = b"\x89PNG"
+
+
+def check_plan(result):
+    message, summary, rows, plot, state = result
+    assert message == ""
+    assert summary.startswith("**4 clip(s)** for 96 Deforum frames at 24 fps (3D) -> tiny-t2v")
+    assert [row[0] for row in rows] == [0, 1, 2, 3] and all(len(r) == len(HEADERS) for r in rows)
+    assert rows[0][1] == "0-24" and "lighthouse" in rows[0][3] and rows[0][5].startswith("the")
+    assert Path(plot).read_bytes()[:4] == PNG_MAGIC
+    assert state["shown"] == [row[PROMPT_COLUMN] for row in rows]
+    return rows, state
+
+
+def test_plan_from_an_upload_and_from_pasted_json(host, idle_queue):
+    actions = GenerateActions(idle_queue, host)
+    uploaded = check_plan(actions.plan(SOURCE_FILE, str(ORBIT), None, None, *field_list()))
+    pasted = check_plan(actions.plan(SOURCE_JSON, None, ORBIT.read_text(), None, *field_list()))
+    assert uploaded == pasted
+    assert idle_queue.list() == []  # planning queues nothing
+
+
+def test_plan_with_enhancement_shows_the_enhanced_prompts(host, idle_queue):
+    actions = GenerateActions(idle_queue, host)
+    rows, _ = check_plan(actions.plan(SOURCE_FILE, str(ORBIT), None, None, *field_list(enhance=1)))
+    assert all(row[PROMPT_COLUMN] != row[3] for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("source", "fields", "says"),
+    [
+        ((SOURCE_JSON, None, "{", None), {}, "**Error:** pasted settings: invalid JSON"),
+        ((SOURCE_FILE, None, None, None), {}, "**Error:** no settings file uploaded"),
+        ((SOURCE_FILE, str(ORBIT), None, None), {"steps": -3}, "**Error:** Steps -3"),
+        ((SOURCE_FILE, str(ORBIT), None, None), {"model": "nope"}, "**Error:** unknown model"),
+    ],
+)
+def test_plan_errors_are_messages_not_tracebacks(host, idle_queue, source, fields, says):
+    message, _, rows, plot, state = GenerateActions(idle_queue, host).plan(
+        *source, *field_list(**fields)
+    )
+    assert message.startswith(says) and rows == [] and plot is None and state is None
+
+
+def test_render_queues_the_job_with_the_edited_prompts(host, idle_queue):
+    actions = GenerateActions(idle_queue, host)
+    _, _, rows, _, state = actions.plan(SOURCE_FILE, str(ORBIT), None, None, *field_list())
+    rows[2][PROMPT_COLUMN] = "  a whale jumps out of the sea  "
+    message, job_id, status, video = actions.render(
+        SOURCE_FILE, str(ORBIT), None, None, rows, state, *field_list()
+    )
+    assert message == "" and video is None and f"job `{job_id}`" in status
+    job = idle_queue.get(job_id)
+    assert (job.source, job.name, job.status, job.phase) == (
+        "ui",
+        "orbit-3d.json",
+        "ACCEPTED",
+        "QUEUED",
+    )
+    assert job.options["prompt_overrides"] == {"2": "a whale jumps out of the sea"}
+    assert job.options["model"] == "tiny-t2v" and job.options["steps"] == 2
+    assert job.settings == json.loads(ORBIT.read_text())
+
+
+def test_edits_of_a_table_planned_for_other_settings_are_not_used(host, idle_queue):
+    actions = GenerateActions(idle_queue, host)
+    _, _, rows, _, state = actions.plan(SOURCE_FILE, str(ORBIT), None, None, *field_list())
+    rows[0][PROMPT_COLUMN] = "something else"
+    message, job_id, _, _ = actions.render(
+        SOURCE_JSON, None, json.dumps(SHORT), None, rows, state, *field_list()
+    )
+    assert "were not used" in message
+    assert idle_queue.get(job_id).options["prompt_overrides"] == {}
+    assert state["signature"] != plan_signature(SHORT, "tiny-t2v")
+
+
+def test_an_image_model_without_an_init_image_is_refused_before_queueing(host, idle_queue):
+    message, job_id, _, _ = GenerateActions(idle_queue, host).render(
+        SOURCE_JSON, None, json.dumps(SHORT), None, None, None, *field_list(model="tiny-i2v")
+    )
+    assert message.startswith("**Error:** tiny-i2v makes video from a first image") and not job_id
+    assert idle_queue.list() == []
+
+
+def test_the_init_image_travels_with_the_job(host, idle_queue, tmp_path):
+    from PIL import Image
+
+    image = tmp_path / "first.png"
+    Image.fromarray(np.full((64, 64, 3), 200, np.uint8)).save(image)
+    _, job_id, _, _ = GenerateActions(idle_queue, host).render(
+        SOURCE_JSON, None, json.dumps(SHORT), None, None, None,
+        *field_list(model="tiny-i2v", init_image=str(image)),
+    )  # fmt: skip
+    saved = idle_queue.get(job_id).options["init_image"]
+    assert saved != str(image) and Path(saved).read_bytes() == image.read_bytes()
+
+
+def test_render_is_followed_until_the_video_is_there(host, queue):
+    actions = GenerateActions(queue, host)
+    message, job_id, _, _ = actions.render(
+        SOURCE_JSON, None, json.dumps(SHORT), None, None, None, *field_list(steps=1)
+    )
+    assert message == ""
+    updates = list(actions.follow(job_id))
+    status, video = updates[-1]
+    assert "**SUCCEEDED**" in status and "100%" in status, status
+    assert video == str(queue.video_path(job_id)) and Path(video).read_bytes()[4:8] == b"ftyp"
+    assert all(isinstance(v, dict) for _, v in updates[:-1])  # the video is left alone until then
+
+
+def test_following_no_job_or_an_unknown_job(host, idle_queue):
+    actions = GenerateActions(idle_queue, host)
+    assert len(list(actions.follow(None))) == 1
+    ((status, _),) = list(actions.follow("0123456789ab"))
+    assert status.startswith("**Error:** job 0123456789ab: no such job")

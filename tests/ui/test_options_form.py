@@ -1,0 +1,113 @@
+"""The Generate fields -> RenderOptions dict (and back), validated with the tab's labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.conftest import field_list
+from wan.errors import OptionsError
+from wan.render.options import parse_options
+from wan.ui.generate_actions import field_values
+from wan.ui.options_form import FIELDS, build_options, form_values, merge_defaults
+
+
+def values(**given):
+    return dict(zip(FIELDS, field_list(**given), strict=True))
+
+
+def test_fields_map_to_render_options():
+    options = build_options(
+        values(
+            steps=4.0,
+            guidance=5.5,
+            seed=-1,
+            loras=["loras/a.safetensors"],
+            lora_strength=0.5,
+            offload="model",
+            fp8="on",
+            vae_tiling="off",
+            attention="native",
+            cache="mag",
+            enhance=True,
+            enhance_lang="zh",
+            enhance_style="film noir",
+            fps_mode="native",
+            crossfade=True,
+        ),
+        {1: "a blue sea"},
+    )
+    assert options == {
+        "model": "tiny-t2v",
+        "size": "64x64",
+        "steps": 4,
+        "guidance": 5.5,
+        "seed": -1,
+        "loras": [{"path": "loras/a.safetensors", "strength": 0.5}],
+        "memory": {"offload": "model", "fp8": True, "vae_tiling": False, "attention": "native"},
+        "cache": "mag",
+        "enhance": {"enabled": True, "lang": "zh", "style": "film noir", "model": "rules"},
+        "fps_mode": "native",
+        "colour_match": True,
+        "crossfade": True,
+        "prompt_overrides": {"1": "a blue sea"},
+    }
+    parsed = parse_options(options)
+    assert parsed.memory.fp8 is True and parsed.prompt_overrides == {1: "a blue sea"}
+
+
+def test_auto_and_empty_fields_are_left_to_the_host_and_model():
+    options = build_options(values(model=None, size="auto", steps=0, guidance=float("nan")))
+    assert "model" not in options and "size" not in options and "steps" not in options
+    assert "guidance" not in options and "memory" not in options and "enhance" not in options
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"steps": 2.5}, "Steps 2.5"),
+        ({"size": "sixty"}, "Size 'sixty'"),
+        ({"guidance": 99}, "Guidance 99"),
+        ({"loras": ["a.safetensors"], "lora_strength": 9}, "LoRA strength 9"),
+        ({"enhance": True, "enhance_lang": "fr"}, "Enhancement language 'fr'"),
+        ({"offload": "everything"}, "Offload 'everything'"),
+        ({"fp8": "maybe"}, "fp8 weights 'maybe'"),
+        ({"init_image": "https://example.com/a.png"}, "Init image"),
+    ],
+)
+def test_a_bad_field_is_named_as_the_tab_shows_it(given, named):
+    with pytest.raises(OptionsError) as caught:
+        build_options(values(**given))
+    assert str(caught.value).startswith(named), str(caught.value)
+
+
+def test_model_dropdown_label_and_file_wrappers_become_plain_values():
+    class Uploaded:  # gradio 3.x hands functions a tempfile wrapper
+        name = "/tmp/init.png"
+
+    got = field_values(
+        tuple(field_list(model="tiny-t2v · text to video · smoke model", init_image=Uploaded()))
+    )
+    assert got["model"] == "tiny-t2v" and got["init_image"] == "/tmp/init.png"
+
+
+def test_form_values_show_a_runs_options_and_round_trip():
+    options = build_options(
+        values(steps=3, fp8="off", loras=["x.safetensors"], lora_strength=0.25, enhance=True)
+    )
+    shown = form_values(options)
+    assert shown["steps"] == 3 and shown["fp8"] == "off" and shown["offload"] == "auto"
+    assert shown["loras"] == ["x.safetensors"] and shown["lora_strength"] == 0.25
+    assert shown["enhance"] is True and shown["init_image"] is None
+    assert build_options({**shown, "size": "64x64"}) == options
+
+
+def test_host_defaults_fill_only_what_the_tab_left_out():
+    merged = merge_defaults(
+        {"model": "tiny-t2v", "memory": {"fp8": True}},
+        {"model": "Wan2.1-T2V-1.3B", "memory": {"offload": "model"}, "enhance": {"model": "q"}},
+    )
+    assert merged == {
+        "model": "tiny-t2v",
+        "memory": {"offload": "model", "fp8": True},
+        "enhance": {"model": "q"},
+    }

@@ -1,0 +1,116 @@
+"""The tab builds on this gradio (4.x in .venv, 3.41 in .venv-a1111), and its Plan button works
+through gradio's own event machinery: `python -m wan ui` on 127.0.0.1, called by gradio_client."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from tests.conftest import ROOT
+from tests.e2e.conftest import _stop as stop_process
+from tests.ui.conftest import ORBIT, field_list
+from wan.ui import build_tab
+from wan.ui.sources import SOURCE_FILE
+
+CONTRACT_IDS = (
+    "wan_settings_file",
+    "wan_settings_json",
+    "wan_model",
+    "wan_size",
+    "wan_steps",
+    "wan_plan_button",
+    "wan_render_button",
+    "wan_clip_table",
+    "wan_motion_plot",
+    "wan_job_status",
+    "wan_video",
+)
+URL = re.compile(r"WAN tab: (http://127\.0\.0\.1:\d+)/")
+
+
+def config_of(blocks: gr.Blocks) -> dict:
+    return blocks.get_config_file() if hasattr(blocks, "get_config_file") else blocks.config
+
+
+def test_the_tab_builds_with_its_sub_tabs_and_element_ids(host, idle_queue):
+    blocks = build_tab(idle_queue, host)
+    config = config_of(blocks)
+    components = config["components"]
+    ids = {c["props"].get("elem_id") for c in components}
+    assert set(CONTRACT_IDS) <= ids, set(CONTRACT_IDS) - ids
+    tabs = [c["props"].get("label") for c in components if c["type"] in ("tabitem", "tab")]
+    assert tabs == ["Generate", "Models", "Queue", "Outputs"]
+
+
+@pytest.fixture
+def wan_ui(tmp_path: Path) -> Iterator[str]:
+    """`python -m wan ui --port 0` with this interpreter; yields its URL."""
+    log = tmp_path / "ui.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
+    command = [sys.executable, "-m", "wan", "ui", "--port", "0", "--output-dir", str(tmp_path)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield _wait_for_url(process, log)
+    finally:
+        stop_process(process)
+
+
+def _wait_for_url(process: subprocess.Popen, log: Path, seconds: float = 120) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = URL.search(log.read_text(errors="replace"))
+        if found:
+            try:
+                urllib.request.urlopen(found[1] + "/", timeout=5).close()
+                return found[1]
+            except OSError:
+                pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"`python -m wan ui` did not start:\n{log.read_text(errors='replace')}")
+
+
+def test_the_plan_button_through_gradio(wan_ui: str):
+    from gradio_client import Client
+
+    try:
+        from gradio_client import handle_file  # gradio_client 1.x (gradio 4)
+    except ImportError:  # gradio_client 0.5 (gradio 3.41) uploads a plain path
+
+        def handle_file(path: str) -> str:
+            return path
+
+    client = Client(wan_ui + "/", verbose=False)
+    try:
+        message, summary, table, plot = client.predict(
+            SOURCE_FILE, handle_file(str(ORBIT)), "", None, *field_list(), api_name="/wan_plan"
+        )
+    finally:
+        getattr(client, "close", lambda: None)()  # 1.x streams a heartbeat until closed
+    if isinstance(table, str):  # gradio_client 0.5 hands a table over as a JSON file
+        table = json.loads(Path(table).read_text())
+    assert message == "" and summary.startswith("**4 clip(s)**"), (message, summary)
+    assert [row[0] for row in table["data"]] == [0, 1, 2, 3]
+    assert "lighthouse" in table["data"][0][3]
+    assert Path(plot).read_bytes()[:4] == b"\x89PNG"
+    with urllib.request.urlopen(wan_ui + "/wan/v1/models", timeout=30) as answer:
+        assert answer.status == 200 and "catalog" in json.loads(answer.read())
+
+
+def test_ui_refuses_a_public_address_without_allow_remote(capsys):
+    from wan.cli import main
+
+    assert main(["ui", "--host", "0.0.0.0", "--port", "0"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err

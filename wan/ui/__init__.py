@@ -1,0 +1,37 @@
+"""The WAN tab (gradio 3.41 in AUTOMATIC1111, 4.x in Forge and `python -m wan ui`).
+
+`build_tab` returns a gr.Blocks the WebUI embeds in its own page (it adds no queue and never
+launches); `wan.ui.app` serves it alone. Sub-tabs: Generate, Models, Queue, Outputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wan.host.base import Host
+
+STYLE = Path(__file__).resolve().parents[2] / "style.css"
+
+
+def build_tab(queue: Any, host: Host) -> Any:
+    """The tab's Blocks for `queue` (a wan.jobs.JobQueue) and `host`."""
+    import gradio as gr
+
+    from wan.ui.generate import build_generate
+    from wan.ui.models import build_models
+    from wan.ui.outputs_tab import build_outputs
+    from wan.ui.queue import build_queue
+
+    css = STYLE.read_text(encoding="utf-8") if STYLE.is_file() else None
+    blocks = gr.Blocks(analytics_enabled=False, title="Wan video", css=css)
+    with blocks, gr.Tabs(elem_id="wan_tabs"):
+        with gr.Tab("Generate", elem_id="wan_tab_generate"):
+            form = build_generate(queue, host)
+        with gr.Tab("Models", elem_id="wan_tab_models"):
+            build_models(host, form.model)
+        with gr.Tab("Queue", elem_id="wan_tab_queue"):
+            build_queue(queue, blocks)
+        with gr.Tab("Outputs", elem_id="wan_tab_outputs"):
+            build_outputs(host, form)
+    return blocks

@@ -1,0 +1,233 @@
+"""The Generate tab: the settings source, the render fields, Plan and Render, and their results.
+
+Layout and wiring only; what the buttons do is in `generate_actions`. The elem_ids are part of
+the tab's contract (the browser test and javascript/ use them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from wan.host.base import Host
+from wan.ui import compat
+from wan.ui.generate_actions import IMAGE_LABELS, GenerateActions
+from wan.ui.model_choices import (
+    choice_for,
+    default_choice,
+    enhancer_choices,
+    image_need,
+    lora_files,
+    model_choices,
+    ref_from_choice,
+    size_choices,
+)
+from wan.ui.options_form import AUTO, MEMORY_FIELDS, SWITCHES, form_values
+from wan.ui.plan_view import DATATYPES, HEADERS
+from wan.ui.sources import SOURCE_FILE, SOURCES, recent_runs
+
+OFFLOADS = [AUTO, "none", "model", "group_block", "group_leaf"]
+ATTENTIONS = [AUTO, "native", "flash", "sage"]
+CACHES = ["none", "first_block", "mag"]
+
+
+@dataclass
+class GenerateForm:
+    """The components other tabs fill in (Outputs loads a run's settings and options here)."""
+
+    source_kind: Any
+    settings_json: Any
+    model: Any
+    fields: list[Any]  # in options_form.FIELDS order
+    plan_outputs: list[Any]  # cleared when other settings are loaded
+
+
+def build_generate(queue: Any, host: Host) -> GenerateForm:
+    actions = GenerateActions(queue, host)
+    start = form_values(host.option_defaults())
+    choices = model_choices(host.store_config())
+    model_value = default_choice(host.option_defaults(), choices)
+    ref = ref_from_choice(model_value)
+
+    with gr.Row():
+        with gr.Column(scale=1):
+            source_kind = gr.Radio(
+                list(SOURCES), value=SOURCE_FILE, label="Deforum settings", elem_id="wan_source"
+            )
+            upload = compat.file_input(
+                label="Settings file (.txt / .json)",
+                file_types=[".txt", ".json"],
+                elem_id="wan_settings_file",
+            )
+            pasted = gr.Textbox(
+                label="Settings JSON",
+                lines=6,
+                max_lines=20,
+                placeholder='{"animation_mode": "3D", "max_frames": 120, "prompts": {...}, ...}',
+                elem_id="wan_settings_json",
+            )
+            with gr.Row():
+                run = gr.Dropdown(
+                    recent_runs(host.output_root()),
+                    label="Recent Deforum runs (img2img outputs)",
+                    elem_id="wan_recent_run",
+                    scale=4,
+                )
+                refresh_runs = gr.Button("Refresh", elem_id="wan_refresh_runs", scale=1)
+        with gr.Column(scale=1):
+            with gr.Row():
+                model = gr.Dropdown(
+                    [c.label for c in choices],
+                    value=model_value,
+                    label="Model (or a model folder / .safetensors path)",
+                    allow_custom_value=True,
+                    elem_id="wan_model",
+                    scale=4,
+                )
+                refresh_models = gr.Button("Refresh", elem_id="wan_refresh_models", scale=1)
+            with gr.Row():
+                size = gr.Dropdown(
+                    size_choices(ref),
+                    value=start["size"],
+                    label="Size (auto: Deforum's W x H moved to the model's sizes)",
+                    allow_custom_value=True,
+                    elem_id="wan_size",
+                )
+                steps = gr.Number(
+                    value=start["steps"],
+                    precision=0,
+                    label="Steps (empty: the model's)",
+                    elem_id="wan_steps",
+                )
+            with gr.Row():
+                guidance = gr.Number(
+                    value=start["guidance"],
+                    label="Guidance (empty: the model's)",
+                    elem_id="wan_guidance",
+                )
+                seed = gr.Number(
+                    value=start["seed"],
+                    precision=0,
+                    label="Seed (empty: the settings' seed; -1: random)",
+                    elem_id="wan_seed",
+                )
+            need = image_need(ref)
+            init_image = compat.image_input(
+                label=IMAGE_LABELS[need], visible=need != "none", elem_id="wan_init_image"
+            )
+            with gr.Row():
+                loras = gr.Dropdown(
+                    lora_files(host.lora_dirs()),
+                    value=start["loras"],
+                    multiselect=True,
+                    label="LoRAs",
+                    elem_id="wan_loras",
+                    scale=3,
+                )
+                lora_strength = gr.Slider(
+                    -5,
+                    5,
+                    value=start["lora_strength"],
+                    step=0.05,
+                    label="LoRA strength",
+                    elem_id="wan_lora_strength",
+                    scale=1,
+                )
+
+    with gr.Accordion("Memory plan and speed", open=False, elem_id="wan_memory"):
+        estimate = gr.Markdown(
+            actions.estimate(model_value, start["size"], *(start[f] for f in MEMORY_FIELDS)),
+            elem_id="wan_memory_estimate",
+        )
+        with gr.Row():
+            offload = gr.Dropdown(OFFLOADS, value=start["offload"], label="Offload")
+            fp8 = gr.Radio(list(SWITCHES), value=start["fp8"], label="fp8 weights")
+            vae_tiling = gr.Radio(list(SWITCHES), value=start["vae_tiling"], label="VAE tiling")
+            text_encoder = gr.Radio(
+                list(SWITCHES), value=start["text_encoder_on_cpu"], label="Text encoder on CPU"
+            )
+        with gr.Row():
+            attention = gr.Dropdown(ATTENTIONS, value=start["attention"], label="Attention")
+            force = gr.Checkbox(value=start["force"], label="Render even if it does not fit")
+            cache = gr.Dropdown(
+                CACHES,
+                value=start["cache"],
+                label="Step cache (faster, less exact)",
+                elem_id="wan_cache",
+            )
+
+    with gr.Accordion("Prompt enhancement and output", open=False, elem_id="wan_more"):
+        with gr.Row():
+            enhance = gr.Checkbox(
+                value=start["enhance"], label="Enhance prompts", elem_id="wan_enhance"
+            )
+            enhance_lang = gr.Radio(["en", "zh"], value=start["enhance_lang"], label="Language")
+            enhance_style = gr.Textbox(value=start["enhance_style"], label="Style")
+            enhance_model = gr.Dropdown(
+                enhancer_choices(),
+                value=start["enhance_model"],
+                allow_custom_value=True,
+                label="Enhancer model",
+            )
+        with gr.Row():
+            fps_mode = gr.Radio(
+                ["deforum", "native"],
+                value=start["fps_mode"],
+                label="Frame rate (deforum: Deforum's fps and frame count; native: the model's)",
+            )
+            colour_match = gr.Checkbox(value=start["colour_match"], label="Colour match clips")
+            crossfade = gr.Checkbox(value=start["crossfade"], label="Cross-fade clip overlaps")
+
+    with gr.Row():
+        plan_button = gr.Button("Plan", elem_id="wan_plan_button")
+        render_button = gr.Button("Render", variant="primary", elem_id="wan_render_button")
+    message = gr.Markdown(elem_id="wan_message")
+    plan_summary = gr.Markdown(elem_id="wan_plan_summary")
+    clip_table = compat.table(
+        HEADERS,
+        DATATYPES,
+        label="Clips (edit 'prompt to use' to override a clip's prompt)",
+        interactive=True,
+        elem_id="wan_clip_table",
+    )
+    motion_plot = gr.Image(
+        label="Camera motion", type="filepath", interactive=False, elem_id="wan_motion_plot"
+    )
+    plan_state = gr.State(None)
+    job_id = gr.State(None)
+    job_status = gr.Markdown(elem_id="wan_job_status")
+    video = gr.Video(label="Video", interactive=False, elem_id="wan_video")
+
+    fields = [
+        model, size, steps, guidance, seed, loras, lora_strength, offload, fp8, vae_tiling,
+        text_encoder, attention, force, cache, enhance, enhance_lang, enhance_style,
+        enhance_model, fps_mode, colour_match, crossfade, init_image,
+    ]  # fmt: skip
+    source = [source_kind, upload, pasted, run]
+    plan_outputs = [message, plan_summary, clip_table, motion_plot, plan_state]
+    memory_inputs = [model, size, offload, fp8, vae_tiling, text_encoder, attention, force]
+
+    plan_button.click(actions.plan, [*source, *fields], plan_outputs, api_name="wan_plan")
+    render_button.click(
+        actions.render,
+        [*source, clip_table, plan_state, *fields],
+        [message, job_id, job_status, video],
+        api_name="wan_render",
+    ).then(actions.follow, [job_id], [job_status, video], **compat.QUIET, **compat.UNLIMITED)
+    upload.upload(lambda _: SOURCE_FILE, [upload], [source_kind], **compat.QUIET)
+    run.select(lambda: SOURCES[2], None, [source_kind], **compat.QUIET)
+    refresh_runs.click(lambda: compat.update(choices=recent_runs(host.output_root())), None, [run])
+    refresh_models.click(lambda value: model_update(host, value), [model], [model])
+    model.change(actions.model_changed, [model, size], [size, init_image], **compat.QUIET)
+    for component in memory_inputs:
+        component.change(actions.estimate, memory_inputs, [estimate], **compat.QUIET)
+    return GenerateForm(source_kind, pasted, model, fields, plan_outputs)
+
+
+def model_update(host: Host, value: str | None) -> Any:
+    """The model list read again (after a download), keeping the chosen model."""
+    choices = model_choices(host.store_config())
+    ref = ref_from_choice(value)
+    return compat.update(choices=[c.label for c in choices], value=choice_for(ref, choices))

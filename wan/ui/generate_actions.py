@@ -1,0 +1,172 @@
+"""What the Generate tab's buttons do: Plan, Render, following the job, reacting to the model.
+
+Each method takes the component values in the order the tab wires them (the settings source,
+then `options_form.FIELDS`) and returns plain values, so it runs the same under gradio 3.41 and
+4.x, and in tests without a browser. A WanError becomes a message in the tab, never a traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import mimetypes
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wan.errors import OptionsError, WanError
+from wan.host.base import Host
+from wan.service import plan_request
+from wan.ui import compat
+from wan.ui.jobs_view import status_text
+from wan.ui.memory_view import memory_text
+from wan.ui.model_choices import image_need, ref_from_choice, size_choices
+from wan.ui.options_form import AUTO, FIELDS, MEMORY_FIELDS, build_options, merge_defaults
+from wan.ui.plan_view import PROMPT_COLUMN, clip_rows, edited_prompts, plot_plan, summary
+from wan.ui.sources import Source, load_source
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0  # how often a followed job's status is read while it runs
+IMAGE_LABELS = {
+    "required": "Init image (required by this model)",
+    "optional": "Init image (optional: the first frame)",
+    "none": "Init image",
+}
+
+
+def error_text(exc: Exception) -> str:
+    return f"**Error:** {exc}"
+
+
+def field_values(fields: tuple[Any, ...]) -> dict[str, Any]:
+    """The FIELDS values as a dict, with the model reference out of its dropdown label."""
+    values = dict(zip(FIELDS, fields, strict=True))
+    values["model"] = ref_from_choice(values["model"])
+    values["init_image"] = compat.file_path(values["init_image"])
+    return values
+
+
+def plan_signature(settings: Mapping[str, Any], model: str | None) -> str:
+    """What the clip cut depends on: prompts edited in the table apply only to the same one."""
+    text = json.dumps([dict(settings), model], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def image_data_url(path: str) -> str:
+    """An image file as a data URL: the job queue keeps its own copy with the job."""
+    data = Path(path).read_bytes()
+    mime = mimetypes.guess_type(path)[0] or "image/png"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+@dataclass
+class GenerateActions:
+    queue: Any  # wan.jobs.JobQueue
+    host: Host
+
+    def source(self, kind: str, upload: Any, pasted: str | None, run: str | None) -> Source:
+        path = compat.file_path(upload)
+        return load_source(kind, path, pasted, run, self.host.output_root())
+
+    def plan(self, kind, upload, pasted, run, *fields) -> tuple:
+        """(message, summary, clip rows, plot path, plan state)."""
+        try:
+            source = self.source(kind, upload, pasted, run)
+            values = field_values(fields)
+            options = merge_defaults(build_options(values), self.host.option_defaults())
+            plan, payload = plan_request(source.settings, options, self.host.store_config())
+            rows = clip_rows(payload)
+            plot = plot_plan(source.settings, plan)
+        except WanError as exc:
+            return error_text(exc), "", [], None, None
+        state = {
+            "signature": plan_signature(source.raw(), values["model"]),
+            "shown": [row[PROMPT_COLUMN] for row in rows],
+        }
+        return "", summary(plan, payload), rows, str(plot), state
+
+    def render(self, kind, upload, pasted, run, table, state, *fields) -> tuple:
+        """Queue the job: (message, job id, status line, video)."""
+        try:
+            source = self.source(kind, upload, pasted, run)
+            values = field_values(fields)
+            overrides, note = self._overrides(source, values, table, state)
+            options = build_options(values, overrides)
+            self._check_image(source, values)
+            if options.get("init_image"):
+                options["init_image"] = image_data_url(options["init_image"])
+            job = self.queue.submit(
+                source.raw(), options, source="ui", trusted=True, name=source.name
+            )
+        except WanError as exc:
+            return error_text(exc), None, "", None
+        except OSError as exc:
+            return error_text(f"cannot read the init image: {exc.strerror or exc}"), None, "", None
+        log.info("queued job %s (%s) from the tab", job.id, source.name)
+        return note, job.id, status_text(job), None
+
+    def follow(self, job_id: str | None) -> Iterator[tuple]:
+        """(status line, video) while the job runs; the video once it succeeded."""
+        if not job_id:
+            yield compat.update(), compat.update()
+            return
+        while True:
+            try:
+                job = self.queue.wait(job_id, timeout=POLL_SECONDS)
+                if not job.done:
+                    yield status_text(job), compat.update()
+                    continue
+                video = self.queue.video_path(job_id) if job.status == "SUCCEEDED" else None
+            except WanError as exc:
+                yield error_text(exc), compat.update()
+                return
+            yield status_text(job), (str(video) if video else None)
+            return
+
+    def model_changed(self, choice: str | None, size: str | None) -> tuple:
+        """(size dropdown update, init image update) for the chosen model."""
+        ref = ref_from_choice(choice)
+        sizes = size_choices(ref)
+        need = image_need(ref)
+        keep = size if size in sizes else AUTO
+        return (
+            compat.update(choices=sizes, value=keep),
+            compat.update(visible=need != "none", label=IMAGE_LABELS[need]),
+        )
+
+    def estimate(self, choice: str | None, size: str | None, *memory: Any) -> str:
+        """The memory plan markdown for the model, size and MEMORY_FIELDS values."""
+        values = {**dict.fromkeys(FIELDS), **dict(zip(MEMORY_FIELDS, memory, strict=True))}
+        try:
+            memory = build_options(values).get("memory")
+        except OptionsError as exc:
+            return error_text(exc)
+        return memory_text(ref_from_choice(choice), size, memory)
+
+    def _overrides(self, source: Source, values, table, state) -> tuple[dict[int, str], str]:
+        """Prompts edited in the clip table, if the table belongs to these settings."""
+        if not state or not state.get("shown"):
+            return {}, ""
+        edited = edited_prompts(compat.table_rows(table), state["shown"])
+        if state.get("signature") == plan_signature(source.raw(), values["model"]):
+            return edited, ""
+        if edited:
+            return {}, (
+                "The clip table was planned for other settings or another model, so its edited "
+                "prompts were not used. Press Plan to see and edit this render's clips."
+            )
+        return {}, ""
+
+    def _check_image(self, source: Source, values: Mapping[str, Any]) -> None:
+        if image_need(values["model"]) != "required" or values.get("init_image"):
+            return
+        if source.settings.use_init and source.settings.init_image:
+            return
+        raise OptionsError(
+            f"{values['model']} makes video from a first image: upload one in Init image "
+            "(or use a Deforum settings file with use_init and init_image)"
+        )

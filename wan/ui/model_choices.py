@@ -1,0 +1,155 @@
+"""The model dropdown: which models, how each is labelled, what each needs (sizes, an image).
+
+A choice's text starts with the model reference (catalog id, smoke id or path) followed by
+`SEPARATOR` and what the model takes, so it reads well in the dropdown and the reference is
+recovered from it the same way on gradio 3.41 (string choices only) and 4.x. A value typed by
+the user (a folder or file path) is taken as the reference itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from wan.errors import WanError
+from wan.models import store
+from wan.models.catalog import enhancer_entries, get_entry, wan_entries
+from wan.models.identify import DEFAULT_MODEL, profile_for
+from wan.render.sizes import format_size
+
+log = logging.getLogger(__name__)
+
+SEPARATOR = " · "
+AUTO_SIZE = "auto"
+
+TASK_TEXT = {
+    "t2v": "text to video",
+    "i2v": "image to video, needs an init image",
+    "flf2v": "first and last frame to video, needs an init image",
+    "ti2v": "text or image to video, init image optional",
+    "vace": "VACE (text, video, references), init image optional",
+}
+# What the init-image input does for each task: shown and required, shown and optional, hidden.
+IMAGE_NEED = {
+    "t2v": "none",
+    "i2v": "required",
+    "flf2v": "required",
+    "ti2v": "optional",
+    "vace": "optional",
+}
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    ref: str  # what RenderOptions.model gets
+    task: str
+    installed: bool
+    smoke: bool
+
+    @property
+    def label(self) -> str:
+        if self.smoke:
+            status = "smoke model (tiny, random: output is noise)"
+        elif self.installed:
+            status = "installed"
+        else:
+            status = "not installed (download it in Models)"
+        return SEPARATOR.join((self.ref, TASK_TEXT.get(self.task, self.task), status))
+
+
+def model_choices(config: store.StoreConfig) -> list[ModelChoice]:
+    """Installed models first, then the catalog's other Wan models, then the smoke models."""
+    installed: list[ModelChoice] = []
+    installed_ids: set[str] = set()
+    for model in store.discover(config):
+        if model.entry_id:
+            try:
+                entry = get_entry(model.entry_id)
+            except WanError:
+                continue
+            if entry.is_wan and entry.id not in installed_ids:
+                installed_ids.add(entry.id)
+                installed.append(ModelChoice(entry.id, str(entry.task), True, False))
+            continue
+        other = _other_model(str(model.path))
+        if other is not None:
+            installed.append(other)
+    catalog = [e for e in wan_entries() if e.id not in installed_ids]
+    return [
+        *installed,
+        *(ModelChoice(e.id, str(e.task), False, False) for e in catalog if not e.smoke),
+        *(ModelChoice(e.id, str(e.task), False, True) for e in catalog if e.smoke),
+    ]
+
+
+def _other_model(path: str) -> ModelChoice | None:
+    """A Wan folder or checkpoint the catalog does not name (a fine-tune); None otherwise."""
+    try:
+        profile = profile_for(path)
+    except WanError as exc:
+        log.debug("not offered in the model list: %s (%s)", path, exc)
+        return None
+    return ModelChoice(path, profile.task, True, False)
+
+
+def ref_from_choice(choice: str | None) -> str | None:
+    """The model reference a dropdown value stands for (a typed path is its own reference)."""
+    if not choice or not str(choice).strip():
+        return None
+    return str(choice).split(SEPARATOR, 1)[0].strip()
+
+
+def choice_for(ref: str | None, choices: list[ModelChoice]) -> str | None:
+    """The dropdown value showing `ref` (the bare reference when it is not listed)."""
+    if not ref:
+        return None
+    for choice in choices:
+        if choice.ref == ref or choice.ref.lower() == ref.lower():
+            return choice.label
+    return ref
+
+
+def default_choice(host_defaults: dict, choices: list[ModelChoice]) -> str | None:
+    """The host's default model, else the first installed one, else the catalog's default."""
+    wanted = host_defaults.get("model")
+    if wanted:
+        return choice_for(str(wanted), choices)
+    for choice in choices:
+        if choice.installed and not choice.smoke:
+            return choice.label
+    return choice_for(DEFAULT_MODEL, choices)
+
+
+def image_need(ref: str | None) -> str:
+    """ "required", "optional" or "none": whether the model takes an init image."""
+    if not ref:
+        return "none"
+    try:
+        task = profile_for(ref).task
+    except WanError:
+        return "none"
+    return IMAGE_NEED.get(task, "none")
+
+
+def lora_files(folders: list[Path]) -> list[str]:
+    """The LoRA files (*.safetensors) in the host's LoRA folders and their subfolders."""
+    found: list[str] = []
+    for folder in folders:
+        if Path(folder).is_dir():
+            found += sorted(str(p) for p in Path(folder).rglob("*.safetensors") if p.is_file())
+    return list(dict.fromkeys(found))
+
+
+def enhancer_choices() -> list[str]:
+    """ "rules" (no model) and the prompt models of the catalog."""
+    return ["rules", *(e.id for e in enhancer_entries())]
+
+
+def size_choices(ref: str | None) -> list[str]:
+    """ "auto" (Deforum's W x H moved to the model's nearest size) and the model's sizes."""
+    try:
+        sizes = profile_for(ref).sizes if ref else ()
+    except WanError:
+        sizes = ()
+    return [AUTO_SIZE, *(format_size(w, h) for w, h in sizes)]

@@ -1,0 +1,213 @@
+"""The Generate tab's fields <-> a RenderOptions dict (pure).
+
+`build_options` is the one place the tab turns what the user set into render options: a field
+left on "auto" (or empty) is left out, so the host's defaults and then the model's own values
+apply. The result is validated by RenderOptions itself and a problem is reported with the
+field's label as the tab shows it. `form_values` goes the other way, for loading a finished
+run's options back into the tab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wan.render.option_checks import ErrorNaming, json_key_name, value_at
+from wan.render.options import validate_options
+
+AUTO = "auto"
+ON, OFF = "on", "off"
+SWITCHES = (AUTO, ON, OFF)  # memory choices the plan makes unless the user sets them
+MEMORY_SWITCHES = ("fp8", "vae_tiling", "text_encoder_on_cpu")
+MEMORY_FIELDS = ("offload", *MEMORY_SWITCHES, "attention", "force")  # what the estimate reads
+
+# The fields, in the order the tab passes them to its functions.
+FIELDS = (
+    "model",
+    "size",
+    "steps",
+    "guidance",
+    "seed",
+    "loras",
+    "lora_strength",
+    "offload",
+    "fp8",
+    "vae_tiling",
+    "text_encoder_on_cpu",
+    "attention",
+    "force",
+    "cache",
+    "enhance",
+    "enhance_lang",
+    "enhance_style",
+    "enhance_model",
+    "fps_mode",
+    "colour_match",
+    "crossfade",
+    "init_image",
+)
+
+LABELS = {
+    "model": "Model",
+    "size": "Size",
+    "steps": "Steps",
+    "guidance": "Guidance",
+    "seed": "Seed",
+    "loras": "LoRAs",
+    "loras.strength": "LoRA strength",
+    "memory.offload": "Offload",
+    "memory.fp8": "fp8 weights",
+    "memory.vae_tiling": "VAE tiling",
+    "memory.text_encoder_on_cpu": "Text encoder on CPU",
+    "memory.attention": "Attention",
+    "memory.force": "Render even if it does not fit",
+    "cache": "Step cache",
+    "enhance.enabled": "Enhance prompts",
+    "enhance.lang": "Enhancement language",
+    "enhance.style": "Enhancement style",
+    "enhance.model": "Enhancer model",
+    "fps_mode": "Frame rate",
+    "colour_match": "Colour match",
+    "crossfade": "Cross-fade",
+    "init_image": "Init image",
+    "prompt_overrides": "Prompt to use (clip table)",
+}
+
+
+def build_options(
+    values: Mapping[str, Any], prompt_overrides: Mapping[int, str] | None = None
+) -> dict[str, Any]:
+    """The options dict for `values` (keyed by FIELDS); OptionsError names the tab's field."""
+    data: dict[str, Any] = {}
+    _put(data, "model", _text(values.get("model")))
+    size = _text(values.get("size"))
+    _put(data, "size", None if size in (None, AUTO) else size)
+    _put(data, "steps", _whole(values.get("steps"), zero_is_unset=True))
+    _put(data, "guidance", _number(values.get("guidance")))
+    _put(data, "seed", _whole(values.get("seed")))
+    strength = _number(values.get("lora_strength"))
+    loras = [
+        {"path": path, "strength": 1.0 if strength is None else strength}
+        for path in values.get("loras") or ()
+    ]
+    _put(data, "loras", loras or None)
+    memory: dict[str, Any] = {}
+    _put(memory, "offload", _choice(values.get("offload")))
+    for name in MEMORY_SWITCHES:
+        _put(memory, name, _switch(values.get(name)))
+    _put(memory, "attention", _choice(values.get("attention")))
+    _put(memory, "force", True if values.get("force") else None)
+    _put(data, "memory", memory or None)
+    _put(data, "cache", _choice(values.get("cache")))
+    if values.get("enhance"):
+        data["enhance"] = {"enabled": True}
+        _put(data["enhance"], "lang", _text(values.get("enhance_lang")))
+        _put(data["enhance"], "style", _text(values.get("enhance_style")))
+        _put(data["enhance"], "model", _text(values.get("enhance_model")))
+    _put(data, "fps_mode", _text(values.get("fps_mode")))
+    for flag in ("colour_match", "crossfade"):
+        if values.get(flag) is not None:
+            data[flag] = bool(values[flag])
+    _put(data, "init_image", _text(values.get("init_image")))
+    overrides = {str(i): text for i, text in (prompt_overrides or {}).items()}
+    _put(data, "prompt_overrides", overrides or None)
+    naming = ErrorNaming(_label, lambda loc: value_at(data, loc), json_keys=True)
+    validate_options(data, naming)
+    return data
+
+
+def form_values(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The tab's field values (keyed by FIELDS) showing `options` (e.g. a run's metadata).
+
+    The init image and prompt overrides are not restored: the first is the run's own copy, the
+    second belongs to a plan the user sees again after pressing Plan.
+    """
+    memory = options.get("memory") or {}
+    enhance = options.get("enhance") or {}
+    loras = list(options.get("loras") or ())
+    return {
+        "model": options.get("model"),
+        "size": options.get("size") or AUTO,
+        "steps": options.get("steps"),
+        "guidance": options.get("guidance"),
+        "seed": options.get("seed"),
+        "loras": [str(lora["path"]) for lora in loras],
+        "lora_strength": float(loras[0].get("strength", 1.0)) if loras else 1.0,
+        "offload": memory.get("offload") or AUTO,
+        **{name: _switch_text(memory.get(name)) for name in MEMORY_SWITCHES},
+        "attention": memory.get("attention") or AUTO,
+        "force": bool(memory.get("force")),
+        "cache": options.get("cache") or "none",
+        "enhance": bool(enhance.get("enabled")),
+        "enhance_lang": enhance.get("lang") or "en",
+        "enhance_style": enhance.get("style") or "none",
+        "enhance_model": enhance.get("model") or "rules",
+        "fps_mode": options.get("fps_mode") or "deforum",
+        "colour_match": bool(options.get("colour_match", True)),
+        "crossfade": bool(options.get("crossfade", False)),
+        "init_image": None,
+    }
+
+
+def merge_defaults(options: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """`options` with the host's defaults filling what they leave out (nested objects too)."""
+    merged = dict(defaults)
+    for key, value in options.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_defaults(value, merged[key])
+        else:
+            merged[key] = value
+    return merged
+
+
+def _label(loc: tuple) -> tuple[str, str]:
+    path = ".".join(str(part) for part in loc if not isinstance(part, int))
+    for key in (path, path.rsplit(".", 1)[0]):
+        if key in LABELS:
+            return LABELS[key], ""
+    return json_key_name(loc)
+
+
+def _put(target: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        target[key] = value
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _choice(value: Any) -> str | None:
+    text = _text(value)
+    return None if text in (None, AUTO) else text
+
+
+def _switch(value: Any) -> bool | None:
+    text = _text(value)
+    if text in (None, AUTO):
+        return None
+    return text == ON if text in (ON, OFF) else text  # anything else: RenderOptions says why
+
+
+def _switch_text(value: Any) -> str:
+    return AUTO if value is None else (ON if value else OFF)
+
+
+def _number(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value != value:  # NaN: an emptied number box
+        return None
+    return value
+
+
+def _whole(value: Any, zero_is_unset: bool = False) -> Any:
+    value = _number(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if zero_is_unset and value == 0:
+        return None
+    return value
