@@ -56,15 +56,26 @@ def test_fields_map_to_render_options():
 
 
 def test_auto_and_empty_fields_are_left_to_the_host_and_model():
-    options = build_options(values(model=None, size="auto", steps=0, guidance=float("nan")))
+    # gradio shows an empty number box as 0: steps and guidance 0 mean the model's own values
+    options = build_options(values(model=None, size="auto", steps=0, guidance=0, seed=" "))
     assert "model" not in options and "size" not in options and "steps" not in options
-    assert "guidance" not in options and "memory" not in options and "enhance" not in options
+    assert "guidance" not in options and "seed" not in options
+    assert "memory" not in options and "enhance" not in options
+    assert "guidance" not in build_options(values(guidance=float("nan")))
+
+
+def test_the_seed_box_takes_text():
+    assert build_options(values(seed=" 42 "))["seed"] == 42
+    assert build_options(values(seed="0"))["seed"] == 0
+    assert build_options(values(seed="-1"))["seed"] == -1
 
 
 @pytest.mark.parametrize(
     ("given", "named"),
     [
         ({"steps": 2.5}, "Steps 2.5"),
+        ({"seed": "lucky"}, "Seed 'lucky'"),
+        ({"seed": "1.5"}, "Seed 1.5"),
         ({"size": "sixty"}, "Size 'sixty'"),
         ({"guidance": 99}, "Guidance 99"),
         ({"loras": ["a.safetensors"], "lora_strength": 9}, "LoRA strength 9"),
@@ -96,6 +107,9 @@ def test_form_values_show_a_runs_options_and_round_trip():
     )
     shown = form_values(options)
     assert shown["steps"] == 3 and shown["fp8"] == "off" and shown["offload"] == "auto"
+    assert (
+        shown["guidance"] == 0 and shown["seed"] == "" and form_values({"seed": 7})["seed"] == "7"
+    )
     assert shown["loras"] == ["x.safetensors"] and shown["lora_strength"] == 0.25
     assert shown["enhance"] is True and shown["init_image"] is None
     assert build_options({**shown, "size": "64x64"}) == options

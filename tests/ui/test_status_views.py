@@ -23,6 +23,8 @@ def test_the_status_line_has_status_phase_clip_step_and_percent(idle_queue):
     assert status_text(running).endswith(
         "**ACCEPTED** · GENERATING (denoising) · clip 2/4 · step 3/20 · 29%"
     )
+    done = replace(running, status="SUCCEEDED", phase="DONE", step_phase="writing", clip=4)
+    assert "**SUCCEEDED** · DONE · clip 4/4" in status_text(done)
     failed = replace(job, status="FAILED", error="out of memory", warnings=("slow",))
     assert status_text(failed).endswith("out of memory\n\nwarning: slow")
     row = job_rows([running])[0]

@@ -75,7 +75,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                     elem_id="wan_recent_run",
                     scale=4,
                 )
-                refresh_runs = gr.Button("Refresh", elem_id="wan_refresh_runs", scale=1)
+                refresh_runs = gr.Button("Refresh", size="sm", elem_id="wan_refresh_runs", scale=1)
         with gr.Column(scale=1):
             with gr.Row():
                 model = gr.Dropdown(
@@ -86,7 +86,9 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                     elem_id="wan_model",
                     scale=4,
                 )
-                refresh_models = gr.Button("Refresh", elem_id="wan_refresh_models", scale=1)
+                refresh_models = gr.Button(
+                    "Refresh", size="sm", elem_id="wan_refresh_models", scale=1
+                )
             with gr.Row():
                 size = gr.Dropdown(
                     size_choices(ref),
@@ -98,19 +100,19 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                 steps = gr.Number(
                     value=start["steps"],
                     precision=0,
-                    label="Steps (empty: the model's)",
+                    label="Steps (0: the model's)",
                     elem_id="wan_steps",
                 )
             with gr.Row():
                 guidance = gr.Number(
                     value=start["guidance"],
-                    label="Guidance (empty: the model's)",
+                    label="Guidance (0: the model's)",
                     elem_id="wan_guidance",
                 )
-                seed = gr.Number(
+                seed = gr.Textbox(
                     value=start["seed"],
-                    precision=0,
                     label="Seed (empty: the settings' seed; -1: random)",
+                    placeholder="the settings' seed",
                     elem_id="wan_seed",
                 )
             need = image_need(ref)
@@ -136,7 +138,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                     scale=1,
                 )
 
-    with gr.Accordion("Memory plan and speed", open=False, elem_id="wan_memory"):
+    with gr.Accordion("Memory plan and speed", open=True, elem_id="wan_memory"):
         estimate = gr.Markdown(
             actions.estimate(model_value, start["size"], *(start[f] for f in MEMORY_FIELDS)),
             elem_id="wan_memory_estimate",

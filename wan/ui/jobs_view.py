@@ -14,11 +14,15 @@ def progress_text(job: Any) -> str:
     return f"{round(100 * float(job.phase_progress or 0))}%"
 
 
+def phase_text(job: Any) -> str:
+    """The job's phase, with the renderer's own step while it runs."""
+    running = job.status == "ACCEPTED" and job.step_phase
+    return f"{job.phase} ({job.step_phase})" if running else job.phase
+
+
 def status_text(job: Any) -> str:
     """One markdown line: status, phase, clip i/n, step j/m and percent; errors in full."""
-    parts = [f"**{job.status}**", job.phase]
-    if job.step_phase:
-        parts[-1] += f" ({job.step_phase})"
+    parts = [f"**{job.status}**", phase_text(job)]
     if job.clips:
         parts.append(f"clip {job.clip}/{job.clips}")
     if job.steps:
@@ -39,7 +43,7 @@ def job_rows(jobs: Iterable[Any]) -> list[list[str]]:
         [
             job.id,
             job.status,
-            job.phase + (f" ({job.step_phase})" if job.step_phase else ""),
+            phase_text(job),
             progress_text(job),
             f"{job.clip}/{job.clips}" if job.clips else "",
             job.name,

@@ -118,14 +118,14 @@ def build_models(host: Host, model_dropdown: Any) -> None:
         HEADERS, ["str"] * len(HEADERS), value=rows(), label="Models", interactive=False,
         elem_id="wan_models_table",
     )  # fmt: skip
-    refresh = gr.Button("Refresh", elem_id="wan_models_refresh")
+    refresh = gr.Button("Refresh", size="sm", elem_id="wan_models_refresh")
     with gr.Row():
         pick = gr.Dropdown(
             ids, label="Model (catalog id, or a folder / file path to check)",
             allow_custom_value=True, elem_id="wan_models_pick", scale=3,
         )  # fmt: skip
-        download_button = gr.Button("Download", elem_id="wan_models_download", scale=1)
-        check_button = gr.Button("Check", elem_id="wan_models_check", scale=1)
+        download_button = gr.Button("Download", size="sm", elem_id="wan_models_download", scale=1)
+        check_button = gr.Button("Check", size="sm", elem_id="wan_models_check", scale=1)
     message = gr.Markdown(elem_id="wan_models_message")
     report_file = gr.File(label="Report to share", interactive=False, elem_id="wan_models_report")
     gr.Markdown(f"Models folder: `{Path(config.models_dir())}`")

@@ -83,7 +83,7 @@ def build_options(
     size = _text(values.get("size"))
     _put(data, "size", None if size in (None, AUTO) else size)
     _put(data, "steps", _whole(values.get("steps"), zero_is_unset=True))
-    _put(data, "guidance", _number(values.get("guidance")))
+    _put(data, "guidance", _number(values.get("guidance"), zero_is_unset=True))
     _put(data, "seed", _whole(values.get("seed")))
     strength = _number(values.get("lora_strength"))
     loras = [
@@ -128,9 +128,9 @@ def form_values(options: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "model": options.get("model"),
         "size": options.get("size") or AUTO,
-        "steps": options.get("steps"),
-        "guidance": options.get("guidance"),
-        "seed": options.get("seed"),
+        "steps": options.get("steps") or 0,
+        "guidance": options.get("guidance") or 0,
+        "seed": "" if options.get("seed") is None else str(options["seed"]),
         "loras": [str(lora["path"]) for lora in loras],
         "lora_strength": float(loras[0].get("strength", 1.0)) if loras else 1.0,
         "offload": memory.get("offload") or AUTO,
@@ -196,18 +196,27 @@ def _switch_text(value: Any) -> str:
     return AUTO if value is None else (ON if value else OFF)
 
 
-def _number(value: Any) -> Any:
-    if value is None or value == "":
+def _number(value: Any, zero_is_unset: bool = False) -> Any:
+    """A number box's value (or a text box's), None when empty; 0 means "unset" where asked,
+    since gradio shows an empty number box as 0. Text that is no number is kept for
+    RenderOptions to name."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+    if value is None or (isinstance(value, float) and value != value):  # NaN: an emptied box
         return None
-    if isinstance(value, float) and value != value:  # NaN: an emptied number box
+    if zero_is_unset and value == 0:
         return None
     return value
 
 
 def _whole(value: Any, zero_is_unset: bool = False) -> Any:
-    value = _number(value)
+    value = _number(value, zero_is_unset)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if zero_is_unset and value == 0:
-        return None
     return value

@@ -65,7 +65,7 @@ def build_outputs(host: Host, form: GenerateForm) -> None:
         elem_id="wan_outputs_gallery",
     )  # fmt: skip
     folders_state = gr.State(folders)
-    refresh = gr.Button("Refresh", elem_id="wan_outputs_refresh")
+    refresh = gr.Button("Refresh", size="sm", elem_id="wan_outputs_refresh")
     with gr.Row():
         video = gr.Video(label="Video", interactive=False, elem_id="wan_outputs_video")
         metadata = gr.JSON(label="Metadata", elem_id="wan_outputs_metadata")

@@ -54,10 +54,10 @@ def build_queue(queue: Any, blocks: gr.Blocks) -> None:
     with gr.Row():
         job_id = gr.Textbox(label="Job id (click a row)", elem_id="wan_job_id", scale=2)
         buttons = {
-            action: gr.Button(action.capitalize(), elem_id=f"wan_job_{action}", scale=1)
+            action: gr.Button(action.capitalize(), size="sm", elem_id=f"wan_job_{action}", scale=1)
             for action in ACTIONS
         }
-        refresh = gr.Button("Refresh", elem_id="wan_jobs_refresh", scale=1)
+        refresh = gr.Button("Refresh", size="sm", elem_id="wan_jobs_refresh", scale=1)
     message = gr.Markdown(elem_id="wan_queue_message")
 
     table.select(picked_id, [table], [job_id], **compat.QUIET)
