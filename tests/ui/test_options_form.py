@@ -95,10 +95,10 @@ def test_model_dropdown_label_and_file_wrappers_become_plain_values():
     class Uploaded:  # gradio 3.x hands functions a tempfile wrapper
         name = "/tmp/init.png"
 
-    got = field_values(
-        tuple(field_list(model="tiny-t2v · text to video · smoke model", init_image=Uploaded()))
-    )
-    assert got["model"] == "tiny-t2v" and got["init_image"] == "/tmp/init.png"
+    got = field_values(tuple(field_list(model="tiny-ti2v · text or image", init_image=Uploaded())))
+    assert got["model"] == "tiny-ti2v" and got["init_image"] == "/tmp/init.png"
+    # the box is hidden for a text-to-video model: what it still holds is not sent
+    assert field_values(tuple(field_list(init_image=Uploaded())))["init_image"] is None
 
 
 def test_form_values_show_a_runs_options_and_round_trip():

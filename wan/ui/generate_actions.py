@@ -43,10 +43,12 @@ def error_text(exc: Exception) -> str:
 
 
 def field_values(fields: tuple[Any, ...]) -> dict[str, Any]:
-    """The FIELDS values as a dict, with the model reference out of its dropdown label."""
+    """The FIELDS values as a dict, with the model reference out of its dropdown label; an
+    image left in the hidden init-image box of a model that takes none is not used."""
     values = dict(zip(FIELDS, fields, strict=True))
     values["model"] = ref_from_choice(values["model"])
-    values["init_image"] = compat.file_path(values["init_image"])
+    takes_image = image_need(values["model"]) != "none"
+    values["init_image"] = compat.file_path(values["init_image"]) if takes_image else None
     return values
 
 
