@@ -200,7 +200,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     plan_state = gr.State(None)
     job_id = gr.State(None)
     job_status = gr.Markdown(elem_id="wan_job_status")
-    video = gr.Video(label="Video", interactive=False, elem_id="wan_video")
+    video = gr.Video(label="Video", height=480, interactive=False, elem_id="wan_video")
 
     fields = [
         model, size, steps, guidance, seed, loras, lora_strength, offload, fp8, vae_tiling,

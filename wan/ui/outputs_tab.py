@@ -67,7 +67,7 @@ def build_outputs(host: Host, form: GenerateForm) -> None:
     folders_state = gr.State(folders)
     refresh = gr.Button("Refresh", size="sm", elem_id="wan_outputs_refresh")
     with gr.Row():
-        video = gr.Video(label="Video", interactive=False, elem_id="wan_outputs_video")
+        video = gr.Video(label="Video", height=480, interactive=False, elem_id="wan_outputs_video")
         metadata = gr.JSON(label="Metadata", elem_id="wan_outputs_metadata")
     folder = gr.State(None)
     load = gr.Button("Load into Generate", elem_id="wan_outputs_load")
