@@ -26,7 +26,7 @@ from wan.ui.model_choices import (
 )
 from wan.ui.options_form import AUTO, MEMORY_FIELDS, SWITCHES, form_values
 from wan.ui.plan_view import DATATYPES, HEADERS
-from wan.ui.sources import SOURCE_FILE, SOURCES, recent_runs
+from wan.ui.sources import SOURCE_FILE, SOURCE_JSON, SOURCE_RUN, SOURCES, recent_runs
 
 OFFLOADS = [AUTO, "none", "model", "group_block", "group_leaf"]
 ATTENTIONS = [AUTO, "native", "flash", "sage"]
@@ -218,8 +218,10 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
         [message, job_id, job_status, video],
         api_name="wan_render",
     ).then(actions.follow, [job_id], [job_status, video], **compat.QUIET, **compat.UNLIMITED)
+    # the source the user touched last is the one Plan and Render read
     upload.upload(lambda _: SOURCE_FILE, [upload], [source_kind], **compat.QUIET)
-    run.select(lambda: SOURCES[2], None, [source_kind], **compat.QUIET)
+    pasted.input(lambda: SOURCE_JSON, None, [source_kind], **compat.QUIET)
+    run.select(lambda: SOURCE_RUN, None, [source_kind], **compat.QUIET)
     refresh_runs.click(lambda: compat.update(choices=recent_runs(host.output_root())), None, [run])
     refresh_models.click(lambda value: model_update(host, value), [model], [model])
     model.change(actions.model_changed, [model, size], [size, init_image], **compat.QUIET)
