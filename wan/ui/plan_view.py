@@ -17,7 +17,7 @@ from wan.deforum.settings import DeforumSettings
 from wan.plan import GenerationPlan
 
 HEADERS = ["clip", "frames", "model frames", "prompt", "prompt to use (editable)", "motion"]
-DATATYPES = ["number", "str", "str", "str", "str", "str"]
+DATATYPES = ["str"] * len(HEADERS)  # an empty table then shows an empty row, not a 0
 PROMPT_COLUMN = 4
 
 
