@@ -62,7 +62,7 @@ test: lint test-main test-a1111 test-e2e
 
 test-main: setup setup-a1111
 	@mkdir -p $(REPORTS)
-	@TIMEFORMAT='main suite took %0Rs'; time $(RUN) -m pytest -q -m "not e2e" \
+	@TIMEFORMAT='main suite took %0Rs'; time $(RUN) -m pytest -q -m "not e2e" --ignore=tests/e2e \
 		--junitxml=$(REPORTS)/main.xml
 
 test-a1111: setup-a1111

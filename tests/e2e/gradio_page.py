@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from playwright.sync_api import Locator, Page
+if TYPE_CHECKING:  # playwright is the browser test's own dependency (make setup-e2e)
+    from playwright.sync_api import Locator, Page
 
 SIZE = re.compile(r"(\d+)\s*[xX×]\s*(\d+)")
 
