@@ -10,12 +10,14 @@ import argparse
 import contextlib
 import ipaddress
 import logging
+import signal
 import socket
 from typing import Any
 
 from wan.errors import WanError
 
 DEFAULT_PORT = 7871
+GRACE_SECONDS = 3  # how long open connections may finish once the server is asked to stop
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -112,6 +114,18 @@ def serve(app: Any, listener: socket.socket, log_level: str = "info") -> None:
     """Run uvicorn on an already bound socket until Ctrl+C."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops cleanly, then re-raises Ctrl+C
-        server.run(sockets=[listener])
+    # Open pages (the tab's event streams) must not keep a stopping server alive for ever.
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=GRACE_SECONDS)
+    server = uvicorn.Server(config)
+    # uvicorn stops cleanly, then raises the signal again: SIGTERM then ends like Ctrl+C, so the
+    # caller's `finally` closes the job queue (a running job is left resumable, not lost).
+    previous = signal.signal(signal.SIGTERM, _as_keyboard_interrupt)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[listener])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _as_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
