@@ -23,7 +23,7 @@ A1111_TESTS = $(wildcard tests/ui tests/api tests/host tests/jobs) tests/render/
 # the browser test serves the tab with its gradio 3.41 too. Set, the tests fail if it is missing.
 export WAN_A1111_PYTHON := $(abspath $(A1111_BIN)/python)
 
-.PHONY: setup setup-a1111 setup-e2e demo test test-main test-a1111 test-e2e lint format clean
+.PHONY: setup setup-a1111 setup-e2e browser demo test test-main test-a1111 test-e2e lint format clean
 
 setup: $(VENV)/.installed
 
@@ -45,8 +45,16 @@ $(A1111_VENV)/.installed: requirements.txt requirements-a1111.txt constraints-a1
 	$(call new_venv,$(A1111_VENV),requirements-a1111.txt,constraints-a1111.txt)
 
 # The browser test's driver goes into the main test environment only; the browser itself is
-# Debian's chromium (.ci/run installs it), never a download of Playwright's own.
-setup-e2e: $(VENV)/.installed-e2e
+# Debian's chromium (installed here with apt-get when missing), never Playwright's own download.
+setup-e2e: browser $(VENV)/.installed-e2e
+
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends \
+			chromium chromium-driver fonts-liberation >/dev/null && echo "chromium installed"; \
+	fi
 
 $(VENV)/.installed-e2e: $(VENV)/.installed requirements-e2e.txt
 	$(BIN)/pip install --quiet -r requirements-e2e.txt
