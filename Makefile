@@ -1,4 +1,5 @@
-# The two commands of the README: `make demo` (the main job) and `make test` (everything CI runs).
+# The two commands of the README: `make demo` (the main job) and `make test` (everything CI runs);
+# `make ui` opens the WAN tab without a WebUI.
 # Each environment is set up on first use: torch pinned first (a CPU wheel), then its requirements.
 #   .venv        the main test environment, shaped like Forge (gradio 4.40, pydantic 2)
 #   .venv-a1111  the second one, pinned like AUTOMATIC1111 1.10 (gradio 3.41.2, fastapi 0.94,
@@ -23,7 +24,7 @@ A1111_TESTS = $(wildcard tests/ui tests/api tests/host tests/jobs) tests/render/
 # the browser test serves the tab with its gradio 3.41 too. Set, the tests fail if it is missing.
 export WAN_A1111_PYTHON := $(abspath $(A1111_BIN)/python)
 
-.PHONY: setup setup-a1111 setup-e2e browser demo test test-main test-a1111 test-e2e lint format clean
+.PHONY: setup setup-a1111 setup-e2e browser demo ui test test-main test-a1111 test-e2e lint format clean
 
 setup: $(VENV)/.installed
 
@@ -65,6 +66,11 @@ demo: setup
 	$(RUN) -m wan plan $(EXAMPLE) --model tiny-t2v --plot $(OUT)/motion.png
 	$(RUN) -m wan render $(EXAMPLE) --model tiny-t2v --size 256x144 --steps 8 --out $(OUT)/run
 	@echo "video: $(OUT)/run/video.mp4 (a tiny random smoke model: its frames are noise)"
+
+# The WAN tab and the API without a WebUI (Ctrl+C stops); PORT=0 picks a free port.
+PORT ?= 7870
+ui: setup
+	$(RUN) -m wan ui --port $(PORT)
 
 test: lint test-main test-a1111 test-e2e
 
