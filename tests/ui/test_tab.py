@@ -114,3 +114,12 @@ def test_ui_refuses_a_public_address_without_allow_remote(capsys):
 
     assert main(["ui", "--host", "0.0.0.0", "--port", "0"]) == 2
     assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_only_the_chosen_source_shows_its_input():
+    from wan.ui.generate import source_visibility
+    from wan.ui.sources import SOURCES
+
+    for kind in SOURCES:
+        shown = [update["visible"] for update in source_visibility(kind)]
+        assert shown == [each == kind for each in SOURCES]

@@ -67,8 +67,9 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                 max_lines=20,
                 placeholder='{"animation_mode": "3D", "max_frames": 120, "prompts": {...}, ...}',
                 elem_id="wan_settings_json",
+                visible=False,
             )
-            with gr.Row():
+            with gr.Row(visible=False) as run_row:
                 run = gr.Dropdown(
                     recent_runs(host.output_root()),
                     label="Recent Deforum runs (img2img outputs)",
@@ -218,6 +219,13 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
         [message, job_id, job_status, video],
         api_name="wan_render",
     ).then(actions.follow, [job_id], [job_status, video], **compat.QUIET, **compat.UNLIMITED)
+    # only the chosen source's input shows; Outputs choosing "Paste JSON" shows the JSON box too
+    source_kind.change(
+        source_visibility,
+        [source_kind],
+        [upload, pasted, run_row],
+        **compat.QUIET,
+    )
     # the source the user touched last is the one Plan and Render read
     upload.upload(lambda _: SOURCE_FILE, [upload], [source_kind], **compat.QUIET)
     pasted.input(lambda: SOURCE_JSON, None, [source_kind], **compat.QUIET)
@@ -228,6 +236,11 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     for component in memory_inputs:
         component.change(actions.estimate, memory_inputs, [estimate], **compat.QUIET)
     return GenerateForm(source_kind, pasted, model, fields, plan_outputs)
+
+
+def source_visibility(kind: str) -> list[Any]:
+    """Show the input of the chosen source only (upload, JSON box, recent runs: SOURCES order)."""
+    return [compat.update(visible=kind == each) for each in SOURCES]
 
 
 def model_update(host: Host, value: str | None) -> Any:
