@@ -2,7 +2,8 @@
 
 Only requirements that are missing or outside their range are installed, in one pip command
 through the host's `launch.run_pip`, with the installed torch, torchvision and torchaudio pinned
-as constraints so that pip never changes them (the host owns torch). It prints what it changed.
+as constraints so that pip never changes them (the host owns torch), and setuptools kept below 82
+(which removed pkg_resources, that A1111 imports). It prints what it changed.
 
 The WebUI's own pins: before this script runs, AUTOMATIC1111 1.10 and Forge reinstall their
 `requirements_versions.txt` (or the file named by the REQS_FILE variable) whenever one of its
@@ -25,6 +26,7 @@ if str(EXTENSION) not in sys.path:
     sys.path.insert(0, str(EXTENSION))
 
 from packaging.utils import canonicalize_name  # noqa: E402
+from packaging.version import Version  # noqa: E402
 
 from wan.host.deps import (  # noqa: E402
     ALTERNATIVES,
@@ -45,6 +47,7 @@ MERGED_FILE = "requirements-webui.txt"
 CONSTRAINTS_FILE = "constraints-webui.txt"
 STATE_FILE = "install-state.json"
 LABEL = "sd-webui-wan-deforum"
+PKG_RESOURCES_GONE = Version("82")  # setuptools 82.0.0 removed pkg_resources
 
 
 def main(
@@ -124,6 +127,12 @@ def _downgrades(missing: list, pins: dict, previous: dict, version_of) -> list[s
 
 def _torch_constraints(version_of) -> str:
     pins = [f"{name}=={version_of(name)}" for name in sorted(NEVER) if version_of(name)]
+    setuptools = version_of("setuptools")
+    if setuptools and Version(setuptools) < PKG_RESOURCES_GONE:
+        # torch 2.14 requires setuptools>=77.0.3, so pip "repairs" the WebUI's setuptools 69.5.1
+        # with the newest one, which has no pkg_resources: AUTOMATIC1111 then dies at start
+        # importing pytorch_lightning (seen in a real WebUI). Keep one that still has it.
+        pins.append(f"setuptools<{PKG_RESOURCES_GONE}")
     return "\n".join(pins) + "\n"
 
 

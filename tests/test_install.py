@@ -133,6 +133,24 @@ def test_installs_what_is_missing_in_one_command_with_torch_pinned(webui):
     assert any("ftfy: not installed -> 6.3.1" in line for line in printed)
 
 
+def test_setuptools_keeps_pkg_resources_when_pip_would_upgrade_it_for_torch(webui):
+    # torch 2.14 requires setuptools>=77.0.3: pip upgraded A1111's 69.5.1 to one without
+    # pkg_resources, and the WebUI died importing pytorch_lightning at its next import.
+    launch = StandInLaunch(webui, dict(versions_like_a1111(), setuptools="69.5.1"))
+    run(launch)
+    [command] = launch.commands
+    constraints = Path(command.split(" -c ")[1].strip('"'))
+    assert constraints.read_text() == "torch==2.1.2+cu121\nsetuptools<82\n"
+
+
+def test_a_setuptools_without_pkg_resources_is_not_capped(webui):
+    launch = StandInLaunch(webui, dict(versions_like_a1111(), setuptools="84.2.1"))
+    run(launch)
+    [command] = launch.commands
+    constraints = Path(command.split(" -c ")[1].strip('"'))
+    assert constraints.read_text() == "torch==2.1.2+cu121\n"
+
+
 def test_nothing_missing_installs_nothing(webui):
     (webui / "requirements_versions.txt").write_text("torch\nnumpy==1.26.2\n")
     launch = StandInLaunch(webui, dict(NEWEST, torch="2.5.1"))
