@@ -19,6 +19,7 @@ import os
 import threading
 from typing import Any
 
+from wan.host.kornia_compat import hide_unusable_kornia
 from wan.host.torch_check import environment_problems
 from wan.host.webui import WebUIHost, make_host
 from wan.host.webui_settings import register_settings
@@ -43,6 +44,7 @@ def register(callbacks: Any, modules: Any, gradio: Any = None) -> None:
         callbacks.on_ui_tabs(lambda: [(problem_tab(message, gradio), *TAB)])
         callbacks.on_app_started(lambda demo, app: add_problem_routes(app, message, shared))
         return
+    hide_unusable_kornia()  # before anything imports diffusers' pipelines
     callbacks.on_ui_tabs(lambda: [(_build_tab(modules), *TAB)])
     callbacks.on_app_started(lambda demo, app: _add_routes(app, modules))
 
