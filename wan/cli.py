@@ -24,6 +24,7 @@ from wan.deforum.schedules import evaluate_schedules
 from wan.deforum.seeds import resolve_seed
 from wan.deforum.settings import DeforumSettings, load_settings
 from wan.errors import WanError
+from wan.host.kornia_compat import hide_unusable_kornia
 from wan.models.identify import profile_for
 from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
 from wan.service import enhance_plan, plan_payload
@@ -37,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    hide_unusable_kornia()  # the WebUI's kornia 0.6.7 breaks diffusers' pipeline imports
     try:
         return args.run(args)
     except WanError as exc:

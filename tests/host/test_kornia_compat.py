@@ -39,3 +39,13 @@ def test_a_kornia_with_the_pyramid_is_left_alone(monkeypatch):
 def test_no_kornia_changes_nothing(monkeypatch):
     monkeypatch.setattr(import_utils, "_kornia_available", False)
     assert not hide_unusable_kornia()
+
+
+def test_the_command_line_hides_an_old_kornia_too(monkeypatch, capsys):
+    """`python -m wan render` with the WebUI's Python goes through the same check."""
+    from wan.cli import main
+
+    _fake_kornia(monkeypatch, with_pyramid=False)
+    monkeypatch.setattr(import_utils, "_kornia_available", True)
+    assert main(["models", "--json"]) == 0
+    assert not import_utils.is_kornia_available()

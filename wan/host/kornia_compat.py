@@ -10,13 +10,20 @@ that function, diffusers is told that kornia is absent. The WebUI's own use of k
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import sys
 
 log = logging.getLogger(__name__)
 
 
 def hide_unusable_kornia() -> bool:
-    """Tell diffusers kornia is absent when it cannot import what diffusers needs; True if so."""
+    """Tell diffusers kornia is absent when it cannot import what diffusers needs; True if so.
+
+    Called by the WebUI wiring and by the command line (the WebUI's Python may run `python -m
+    wan render`); costs nothing where kornia is not installed."""
+    if "kornia" not in sys.modules and importlib.util.find_spec("kornia") is None:
+        return False
     try:
         from kornia.geometry.transform import build_laplacian_pyramid  # noqa: F401
     except ModuleNotFoundError as error:
