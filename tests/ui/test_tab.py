@@ -20,6 +20,7 @@ from tests.conftest import ROOT
 from tests.e2e.conftest import _stop as stop_process
 from tests.ui.conftest import ORBIT, field_list
 from wan.ui import build_tab
+from wan.ui.queue import LIVE_SECONDS
 from wan.ui.sources import SOURCE_FILE
 
 CONTRACT_IDS = (
@@ -123,3 +124,19 @@ def test_only_the_chosen_source_shows_its_input():
     for kind in SOURCES:
         shown = [update["visible"] for update in source_visibility(kind)]
         assert shown == [each == kind for each in SOURCES]
+
+
+def has_timer(blocks: gr.Blocks) -> bool:
+    """gradio 4 makes `every=` a timer component, gradio 3 a dependency with `every`."""
+    config = config_of(blocks)
+    timers = [c for c in config["components"] if c["type"] == "timer"]
+    return bool(timers) or any(d.get("every") for d in config["dependencies"])
+
+
+def test_only_the_stand_alone_page_refreshes_by_gradio_timer(host, idle_queue):
+    """In the WebUI a gradio timer made "Reload UI" wait for ever; wan.js refreshes there."""
+    assert not has_timer(build_tab(idle_queue, host))
+    assert has_timer(build_tab(idle_queue, host, live_refresh=True))
+    script = (ROOT / "javascript" / "wan.js").read_text()
+    assert "#wan_jobs_refresh" in script
+    assert f"PERIOD_MS = {LIVE_SECONDS * 1000};" in script

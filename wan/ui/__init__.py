@@ -14,8 +14,9 @@ from wan.host.base import Host
 STYLE = Path(__file__).resolve().parents[2] / "style.css"
 
 
-def build_tab(queue: Any, host: Host) -> Any:
-    """The tab's Blocks for `queue` (a wan.jobs.JobQueue) and `host`."""
+def build_tab(queue: Any, host: Host, live_refresh: bool = False) -> Any:
+    """The tab's Blocks for `queue` (a wan.jobs.JobQueue) and `host`; `live_refresh` lets
+    gradio's timer refresh the Queue tab (stand-alone only: see wan.ui.queue.build_queue)."""
     import gradio as gr
 
     from wan.ui.generate import build_generate
@@ -31,7 +32,7 @@ def build_tab(queue: Any, host: Host) -> Any:
         with gr.Tab("Models", elem_id="wan_tab_models"):
             build_models(host, form.model)
         with gr.Tab("Queue", elem_id="wan_tab_queue"):
-            build_queue(queue, blocks)
+            build_queue(queue, blocks, live_refresh)
         with gr.Tab("Outputs", elem_id="wan_tab_outputs"):
             build_outputs(host, form)
     return blocks

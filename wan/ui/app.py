@@ -20,5 +20,5 @@ def create_ui_app(queue: Any, host: Host, auth: Mapping[str, str] | None = None)
 
     app = FastAPI(title="Wan video for Deforum", version=__version__)
     add_routes(app, queue, host, auth)
-    blocks = compat.queue(build_tab(queue, host))
+    blocks = compat.queue(build_tab(queue, host, live_refresh=True))
     return gr.mount_gradio_app(app, blocks, "/")

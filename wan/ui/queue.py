@@ -1,5 +1,5 @@
 """The Queue tab: every job with its status and progress, cancel / retry / resume by id, and the
-machine's live CPU, RAM, GPU and VRAM figures (refreshed while the page is open)."""
+machine's live CPU, RAM, GPU and VRAM figures (refreshed while the tab is shown)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from wan.ui import compat
 from wan.ui.jobs_view import DATATYPES, HEADERS, job_rows
 from wan.ui.system import figures_text, read_figures
 
-LIVE_SECONDS = 3  # the table and the figures are read again this often
+LIVE_SECONDS = 3  # the table and the figures are read again this often (= wan.js's period)
 ACTIONS = {"cancel": "cancelled", "retry": "queued again", "resume": "queued to resume"}
 
 
@@ -45,7 +45,11 @@ def live(queue: Any) -> tuple[list[list[str]], str]:
     return jobs_table(queue), figures_text(read_figures())
 
 
-def build_queue(queue: Any, blocks: gr.Blocks) -> None:
+def build_queue(queue: Any, blocks: gr.Blocks, live_refresh: bool) -> None:
+    """The Queue tab. `live_refresh`: gradio's own timer reads the table again every few seconds
+    (`python -m wan ui`). Inside the WebUI javascript/wan.js clicks Refresh instead, while the
+    tab is shown: a gradio timer keeps a connection open per page, and the WebUI's "Reload UI"
+    then waits for ever for those connections to close (seen in AUTOMATIC1111)."""
     figures = gr.Markdown(figures_text(read_figures()), elem_id="wan_system")
     table = compat.table(
         HEADERS, DATATYPES, value=jobs_table(queue), label="Jobs (newest first)",
@@ -63,5 +67,6 @@ def build_queue(queue: Any, blocks: gr.Blocks) -> None:
     table.select(picked_id, [table], [job_id], **compat.QUIET)
     for action, button in buttons.items():
         button.click(partial(job_action, queue, action), [job_id], [message, table])
-    refresh.click(lambda: live(queue), None, [table, figures])
-    blocks.load(lambda: live(queue), None, [table, figures], every=LIVE_SECONDS, **compat.QUIET)
+    refresh.click(lambda: live(queue), None, [table, figures], **compat.QUIET)
+    if live_refresh:
+        blocks.load(lambda: live(queue), None, [table, figures], every=LIVE_SECONDS, **compat.QUIET)
