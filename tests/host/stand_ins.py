@@ -69,6 +69,7 @@ class OptionInfo:
         self.component = component
         self.component_args = component_args
         self.section = section
+        self.category_id = category_id
         self.comment_after = comment_after
 
     def info(self, info):

@@ -94,3 +94,15 @@ def _gpu() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def test_a_host_whose_option_info_has_no_category_gets_none():
+    """A1111 before 1.7 has no categories: passing one would break its Settings tab."""
+    from wan.host.webui_settings import _category
+
+    class OldOptionInfo:
+        def __init__(self, default=None, label="", component=None, component_args=None,
+                     onchange=None, section=None):  # fmt: skip
+            pass
+
+    assert _category(OldOptionInfo) == {}

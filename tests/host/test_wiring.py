@@ -15,7 +15,7 @@ from tests.api.server import serving
 from tests.host.stand_ins import import_script
 from wan.host import torch_check, webui_extension
 from wan.host.webui import ForgeHost, WebUIHost
-from wan.host.webui_settings import SECTION, SETTINGS
+from wan.host.webui_settings import CATEGORY, SECTION, SETTINGS
 
 
 def test_script_registers_one_callback_of_each_kind(webui):
@@ -30,6 +30,7 @@ def test_settings_section_added_through_opts(webui):
     labels = webui.shared.opts.data_labels
     assert [s.key for s in SETTINGS] == [k for k in labels if k.startswith("wan_")]
     assert all(labels[s.key].section == SECTION for s in SETTINGS)
+    assert all(labels[s.key].category_id == CATEGORY for s in SETTINGS)  # not "Uncategorized"
     policy = labels["wan_memory_policy"]
     assert policy.component is gr.Radio
     assert policy.component_args == {"choices": ["auto", "low_vram", "balanced", "max_speed"]}

@@ -13,6 +13,7 @@ Memory policies (the `memory` options a render gets when its request names none)
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SECTION = ("wan_video", "Wan Video")
+# Settings lists sections by category (A1111 >= 1.7 and Forge); without one the section falls
+# under "Uncategorized". Wan renders with the host's models, next to "Stable Diffusion".
+CATEGORY = "sd"
 MEMORY_POLICIES: dict[str, dict[str, Any]] = {
     "auto": {},
     "low_vram": {"offload": "group_leaf", "fp8": True, "vae_tiling": True},
@@ -104,10 +108,20 @@ def register_settings(shared: Any, gr: Any = None) -> None:
             component=component,
             component_args=component_args,
             section=SECTION,
+            **_category(shared.OptionInfo),
         )
         if hasattr(info, "info"):  # A1111 >= 1.6 and Forge show it under the label
             info = info.info(setting.info)
         shared.opts.add_option(setting.key, info)
+
+
+def _category(option_info: Any) -> dict[str, str]:
+    """`category_id` for hosts whose OptionInfo takes it (older ones would refuse it)."""
+    try:
+        parameters = inspect.signature(option_info).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"category_id": CATEGORY} if "category_id" in parameters else {}
 
 
 def read_setting(opts: Any, setting: WanSetting) -> str:
