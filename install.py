@@ -63,14 +63,14 @@ def main(
     ours = read_requirements()
     host_text = _host_requirements(launch)
     merged = folder / MERGED_FILE
-    if host_text:
-        _write_if_changed(merged, merged_requirements(host_text, ours))
     previous = _read_state(folder / STATE_FILE)
     missing = unmet(ours, version_of)
     lines = _downgrades(missing, host_pins(host_text), previous, version_of)
     if missing:
         lines += _install(launch, missing, folder, version_of)
         _write_state(folder / STATE_FILE, ours, version_of)
+    if host_text:  # after the install: pins our dependencies outgrew become floors
+        _write_if_changed(merged, merged_requirements(host_text, ours, version_of))
     pins = conflicts(host_text, ours)
     if pins and not _same_file(env.get("REQS_FILE"), merged):
         lines.append(reqs_file_advice(pins, merged))

@@ -253,3 +253,17 @@ def test_runs_as_the_webui_runs_it(webui, tmp_path):
     assert not (webui / "pip.log").exists()  # this environment has everything
     assert "REQS_FILE=" in done.stdout and "transformers==4.30.2" in done.stdout
     assert (tmp_path / "data" / install.MERGED_FILE).is_file()
+
+
+def test_a_host_pin_our_dependencies_outgrew_becomes_a_floor(webui):
+    """Seen in a real A1111: transformers 4.57 pulled safetensors past the host's 0.4.2 pin, so
+    the merged file (pin kept) made the launcher reinstall everything at the next start."""
+    launch = StandInLaunch(webui, versions_like_a1111())
+    launch.versions["safetensors"] = "0.8.0"
+    run(launch)
+    merged = (Path(install.data_dir()) / install.MERGED_FILE).read_text().splitlines()
+    assert "safetensors>=0.4.2" in merged and "safetensors==0.4.2" not in merged
+    assert "numpy==1.26.2" in merged  # installed as pinned: the pin stays
+    hosts_own = {"setuptools": "69.5.1", "GitPython": "3.1.32", "fastapi": "0.94.0"}
+    installed = launch.versions | hosts_own | {"gradio": "3.41.2"}
+    assert launcher_would_reinstall("\n".join(merged), installed) == []

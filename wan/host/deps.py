@@ -23,6 +23,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 REQUIREMENTS = Path(__file__).resolve().parent.parent.parent / "requirements.txt"
 # Any of these distributions provides the module another one would (all give `cv2`).
@@ -110,11 +111,17 @@ def conflicts(host_text: str, ours: Iterable[Requirement]) -> list[HostPin]:
     return out
 
 
-def merged_requirements(host_text: str, ours: Iterable[Requirement]) -> str:
+def merged_requirements(
+    host_text: str, ours: Iterable[Requirement], version_of: VersionOf | None = None
+) -> str:
     """The WebUI's requirements with each pin ours rejects replaced by our range, then ours.
 
-    No comments: the launcher's line check gives up (and reinstalls everything) on a line that
-    does not start with a package name.
+    With `version_of` (what is installed now, after our install), a pin that an installed newer
+    version no longer matches becomes a floor (`name>=pinned`): our dependencies pulled it up
+    (transformers 4.57 needs a newer safetensors than A1111's 0.4.2), and a pin left as it is
+    would make the launcher reinstall the whole file at the next start. No comments: the
+    launcher's line check gives up (and reinstalls everything) on a line that does not start
+    with a package name.
     """
     ours = [r for r in ours if canonicalize_name(r.name) not in NEVER]
     by_name = {canonicalize_name(r.name): r for r in ours}
@@ -129,9 +136,24 @@ def merged_requirements(host_text: str, ours: Iterable[Requirement]) -> str:
             continue
         name = canonicalize_name(req.name)
         seen.add(name)
-        lines.append(str(by_name[name]) if name in rejected else _without_comment(line))
+        if name in rejected:
+            lines.append(str(by_name[name]))
+        else:
+            lines.append(_floor_if_outgrown(req, line, version_of))
     lines += [str(r) for r in ours if canonicalize_name(r.name) not in seen]
     return "\n".join(lines) + "\n"
+
+
+def _floor_if_outgrown(req: Requirement, line: str, version_of: VersionOf | None) -> str:
+    exact = [s.version for s in req.specifier if s.operator == "=="]
+    installed = version_of(req.name) if version_of is not None and exact else None
+    if installed is None or canonicalize_name(req.name) in NEVER:
+        return _without_comment(line)
+    try:
+        outgrown = Version(installed) > Version(exact[0])
+    except InvalidVersion:
+        outgrown = False
+    return f"{req.name}>={exact[0]}" if outgrown else _without_comment(line)
 
 
 def _without_comment(line: str) -> str:
