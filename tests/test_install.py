@@ -89,6 +89,11 @@ def versions_like_a1111() -> dict:
     return versions
 
 
+def constraints_of(command: str) -> str:
+    """The constraints file a recorded `pip install ... -c FILE` command was given."""
+    return Path(command.split(" -c ")[1].strip('"')).read_text()
+
+
 def run(launch, env=None):
     printed: list[str] = []
     install.main(launch, env or {}, launch.versions.get, printed.append)
@@ -124,8 +129,7 @@ def test_installs_what_is_missing_in_one_command_with_torch_pinned(webui):
     [command] = launch.commands
     asked = re.findall(r'"([^"]+)"', command.split(" -c ")[0])
     assert asked == ["transformers<5,>=4.48", "accelerate>=0.33", "ftfy>=6.1"]
-    constraints = Path(command.split(" -c ")[1].strip('"'))
-    assert constraints.read_text() == "torch==2.1.2+cu121\n"
+    assert constraints_of(command) == "torch==2.1.2+cu121\n"
     assert not any(a.lower().startswith("torch") for a in asked)
     assert "[sd-webui-wan-deforum] transformers: 4.30.2 -> 4.57.6 (transformers<5,>=4.48)" in (
         printed
@@ -139,16 +143,14 @@ def test_setuptools_keeps_pkg_resources_when_pip_would_upgrade_it_for_torch(webu
     launch = StandInLaunch(webui, dict(versions_like_a1111(), setuptools="69.5.1"))
     run(launch)
     [command] = launch.commands
-    constraints = Path(command.split(" -c ")[1].strip('"'))
-    assert constraints.read_text() == "torch==2.1.2+cu121\nsetuptools<82\n"
+    assert constraints_of(command) == "torch==2.1.2+cu121\nsetuptools<82\n"
 
 
 def test_a_setuptools_without_pkg_resources_is_not_capped(webui):
     launch = StandInLaunch(webui, dict(versions_like_a1111(), setuptools="84.2.1"))
     run(launch)
     [command] = launch.commands
-    constraints = Path(command.split(" -c ")[1].strip('"'))
-    assert constraints.read_text() == "torch==2.1.2+cu121\n"
+    assert constraints_of(command) == "torch==2.1.2+cu121\n"
 
 
 def test_nothing_missing_installs_nothing(webui):
