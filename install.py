@@ -1,16 +1,20 @@
 """Run by the WebUI at launch (in its own process): install what requirements.txt asks for.
 
 Only requirements that are missing or outside their range are installed, in one pip command
-through the host's `launch.run_pip`, with the installed torch, torchvision and torchaudio pinned
-as constraints so that pip never changes them (the host owns torch), and setuptools kept below 82
-(which removed pkg_resources, that A1111 imports). It prints what it changed.
+through the host's `launch.run_pip`, with constraints that keep the installed torch, torchvision
+and torchaudio (the host owns torch) and every package the WebUI pins at its installed version,
+except the pins our ranges (or the installed torch) reject: nothing the WebUI pins changes unless
+we need it. setuptools stays below 82 (which removed pkg_resources, that A1111 imports). Every
+package whose version changed is printed, asked for or pulled in.
 
 The WebUI's own pins: before this script runs, AUTOMATIC1111 1.10 and Forge reinstall their
 `requirements_versions.txt` (or the file named by the REQS_FILE variable) whenever one of its
 `name==version` lines differs from what is installed, which puts back transformers 4.30.2 (A1111)
-or diffusers 0.31.0 and transformers 4.46.1 (Forge) at every start. This script writes that file
-merged with our ranges into the extension's data folder, says when the host downgraded a package
-at this start, and tells the user how to point REQS_FILE at the merged file (docs/HOSTS.md).
+or diffusers 0.31.0 and transformers 4.46.1 (Forge) at every start: slow, but the WebUI starts.
+It does not start when its file cannot be installed at all, which is the case with a torch that
+requires a newer setuptools than the WebUI pins: then nothing is installed until REQS_FILE points
+at the merged file this script writes (the WebUI's file with the pins that cannot stay replaced
+by ranges), and the script says so. See docs/HOSTS.md and `wan.host.host_requirements`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 EXTENSION = Path(__file__).resolve().parent
@@ -26,34 +31,51 @@ if str(EXTENSION) not in sys.path:
     sys.path.insert(0, str(EXTENSION))
 
 from packaging.utils import canonicalize_name  # noqa: E402
-from packaging.version import Version  # noqa: E402
 
 from wan.host.deps import (  # noqa: E402
     ALTERNATIVES,
     HOST_REQUIREMENTS,
     NEVER,
-    conflicts,
-    host_pins,
+    VersionOf,
+    installed_requires,
     installed_version,
-    merged_requirements,
+    installed_versions,
     read_requirements,
     unmet,
 )
+from wan.host.host_requirements import (  # noqa: E402
+    HostPin,
+    RequiresOf,
+    changed_versions,
+    conflicts,
+    host_pins,
+    merged_requirements,
+    pip_constraints,
+    torch_conflicts,
+)
 from wan.paths import data_dir  # noqa: E402
 
-__all__ = ["ALTERNATIVES", "NEVER", "main", "read_requirements", "unmet"]
+__all__ = ["ALTERNATIVES", "NEVER", "Installed", "main", "read_requirements", "unmet"]
 
 MERGED_FILE = "requirements-webui.txt"
 CONSTRAINTS_FILE = "constraints-webui.txt"
 STATE_FILE = "install-state.json"
 LABEL = "sd-webui-wan-deforum"
-PKG_RESOURCES_GONE = Version("82")  # setuptools 82.0.0 removed pkg_resources
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What is installed, read through importlib.metadata at each call (tests give their own)."""
+
+    version: VersionOf = installed_version
+    requires: RequiresOf = installed_requires
+    everything: Callable[[], dict[str, str]] = installed_versions
 
 
 def main(
     launch=None,
     env: Mapping[str, str] = os.environ,
-    version_of: Callable[[str], str | None] = installed_version,
+    installed: Installed = Installed(),
     out: Callable[[str], None] = print,
 ) -> list[str]:
     """Install what is missing; returns (and prints) one line per change or problem."""
@@ -61,54 +83,113 @@ def main(
         import launch  # the host's module; only present inside the WebUI
     folder = data_dir()
     ours = read_requirements()
-    host_text = _host_requirements(launch)
+    root = _webui_root(launch)
+    host_text = _read(root / HOST_REQUIREMENTS)  # the WebUI's own file, not REQS_FILE
     merged = folder / MERGED_FILE
-    previous = _read_state(folder / STATE_FILE)
-    missing = unmet(ours, version_of)
-    lines = _downgrades(missing, host_pins(host_text), previous, version_of)
-    if missing:
-        lines += _install(launch, missing, folder, version_of)
-        _write_state(folder / STATE_FILE, ours, version_of)
-    if host_text:  # after the install: pins our dependencies outgrew become floors
-        _write_if_changed(merged, merged_requirements(host_text, ours, version_of))
+    uses_merged = _same_file(env.get("REQS_FILE"), merged)
+    active_text = _active_requirements(root, env.get("REQS_FILE"), host_text)
+    missing = unmet(ours, installed.version)
     pins = conflicts(host_text, ours)
-    if pins and not _same_file(env.get("REQS_FILE"), merged):
-        lines.append(reqs_file_advice(pins, merged))
+    stuck = (
+        [] if uses_merged else torch_conflicts(active_text, installed.version, installed.requires)
+    )
+    previous = _read_state(folder / STATE_FILE)
+    lines = _downgrades(missing, host_pins(host_text), previous, installed.version)
+    held_back = bool(missing and stuck)  # any pip run could change a pin the WebUI can't restore
+    if missing and not held_back:
+        lines += _install(launch, missing, active_text, host_text, ours, folder, installed)
+        _write_state(folder / STATE_FILE, ours, installed.version)
+    if host_text:  # after the install: pins our dependencies outgrew become floors
+        text = merged_requirements(host_text, ours, installed.version, installed.requires)
+        _write_if_changed(merged, text)
+    if (pins or held_back) and not uses_merged:
+        lines.append(reqs_file_advice(pins, stuck, merged, held_back))
     for line in lines:
         out(f"[{LABEL}] {line}")
     return lines
 
 
-def reqs_file_advice(pins: list, merged: Path) -> str:
+def reqs_file_advice(
+    pins: list[HostPin], stuck: list[HostPin], merged: Path, held_back: bool
+) -> str:
+    """What happens without REQS_FILE, said once, and the line that avoids it."""
     pinned = ", ".join(p.text() for p in pins)
+    how = (
+        f"point REQS_FILE at the merged file this script wrote: webui-user.bat: set "
+        f'REQS_FILE={merged}  |  webui-user.sh: export REQS_FILE="{merged}"  (remove that line '
+        "if you uninstall the extension; see docs/HOSTS.md)."
+    )
+    if stuck:
+        why = ", ".join(p.text() for p in stuck)
+        needs = f"Wan needs other versions of some of them ({pinned}). " if pins else ""
+        done = "Nothing was installed, so that the WebUI still starts. " if held_back else ""
+        return (
+            f"the WebUI cannot reinstall its own requirements with this torch ({why}), and it "
+            f"tries at every start where one of its pins differs. {needs}{done}To use Wan, {how}"
+        )
     return (
-        f"the WebUI pins {pinned}, and reinstalls its pins at every start before extensions "
-        "install theirs. To keep both without editing the WebUI, point it at the merged file "
-        f"this script wrote: webui-user.bat: set REQS_FILE={merged}  |  webui-user.sh: export "
-        f'REQS_FILE="{merged}"  (remove that line if you uninstall the extension; see '
-        "docs/HOSTS.md)."
+        f"without REQS_FILE the WebUI starts, but at every start it puts back its own pins "
+        f"({pinned}) and this script then installs Wan's versions again, so each start "
+        f"reinstalls them (slow). To keep both, {how}"
     )
 
 
-def _install(launch, missing: list, folder: Path, version_of) -> list[str]:
-    if version_of("torch") is None:
+def _install(
+    launch, missing: list, active_text: str, host_text: str, ours: list, folder: Path, installed
+) -> list[str]:
+    """pip with the WebUI's pins kept; if pip cannot keep them, again with only torch kept."""
+    if installed.version("torch") is None:
         return [
             "torch is not installed, so nothing was installed (pip would pull a torch the "
             "WebUI did not choose); start the WebUI normally so that it installs torch first."
         ]
-    before = {req.name: version_of(req.name) for req in missing}
-    constraints = folder / CONSTRAINTS_FILE
-    _write_if_changed(constraints, _torch_constraints(version_of))
+
+    def constraints(text: str) -> str:
+        return pip_constraints(text, ours, installed.version, installed.requires)
+
     wanted = " ".join(f'"{req}"' for req in missing)
+    before, lines = installed.everything(), []
+    error = _run_pip(launch, wanted, folder, constraints(active_text))
+    if error is not None and host_pins(active_text):
+        lines.append(
+            f"pip could not keep every package the WebUI pins ({_first_error(error)}); "
+            "installing again with only torch kept."
+        )
+        error = _run_pip(launch, wanted, folder, constraints(""))
+    if error is not None:
+        lines.append(f"installing {wanted} failed: {error}")
+    return lines + _changes(before, installed.everything(), missing, host_pins(host_text))
+
+
+def _run_pip(launch, wanted: str, folder: Path, constraints_text: str) -> str | None:
+    """None on success, else the host's error text (it raises RuntimeError with pip's output)."""
+    constraints = folder / CONSTRAINTS_FILE
+    _write_if_changed(constraints, constraints_text)
     try:
         launch.run_pip(f'install {wanted} -c "{constraints}"', f"{LABEL} requirements: {wanted}")
-    except Exception as error:  # the host raises RuntimeError with pip's output
-        return [f"installing {wanted} failed: {error}"]
+    except Exception as error:
+        return str(error)
+    return None
+
+
+def _changes(before: dict, after: dict, missing: list, pins: dict) -> list[str]:
+    """One line per distribution pip changed: asked for (with our range) or pulled in."""
+    asked = {canonicalize_name(req.name): req for req in missing}
     lines = []
-    for req in missing:
-        old, new = before[req.name], version_of(req.name)
-        lines.append(f"{req.name}: {old or 'not installed'} -> {new or 'not installed'} ({req})")
+    for name, old, new in changed_versions(before, after):
+        req = asked.get(name)
+        why = str(req) if req else "pulled in"
+        if name in pins:
+            why += f"; the WebUI pins {pins[name]}"
+        label = req.name if req else name
+        lines.append(f"{label}: {old or 'not installed'} -> {new or 'not installed'} ({why})")
     return lines
+
+
+def _first_error(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR")]
+    return (errors or lines or ["no output"])[0][:300]
 
 
 def _downgrades(missing: list, pins: dict, previous: dict, version_of) -> list[str]:
@@ -125,22 +206,23 @@ def _downgrades(missing: list, pins: dict, previous: dict, version_of) -> list[s
     return lines
 
 
-def _torch_constraints(version_of) -> str:
-    pins = [f"{name}=={version_of(name)}" for name in sorted(NEVER) if version_of(name)]
-    setuptools = version_of("setuptools")
-    if setuptools and Version(setuptools) < PKG_RESOURCES_GONE:
-        # torch 2.14 requires setuptools>=77.0.3, so pip "repairs" the WebUI's setuptools 69.5.1
-        # with the newest one, which has no pkg_resources: AUTOMATIC1111 then dies at start
-        # importing pytorch_lightning (seen in a real WebUI). Keep one that still has it.
-        pins.append(f"setuptools<{PKG_RESOURCES_GONE}")
-    return "\n".join(pins) + "\n"
+def _webui_root(launch) -> Path:
+    return Path(getattr(launch, "__file__", None) or Path.cwd() / "launch.py").resolve().parent
 
 
-def _host_requirements(launch) -> str:
-    """The WebUI's own requirements_versions.txt (not REQS_FILE, which may be ours)."""
-    root = Path(getattr(launch, "__file__", None) or Path.cwd() / "launch.py").resolve().parent
-    path = root / HOST_REQUIREMENTS
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+def _active_requirements(root: Path, reqs_file: str | None, host_text: str) -> str:
+    """The file the WebUI checked at this start: REQS_FILE (relative to the WebUI) or its own."""
+    if not reqs_file:
+        return host_text
+    path = Path(reqs_file).expanduser()
+    return _read(path if path.is_absolute() or path.is_file() else root / path) or host_text
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
+    except OSError:
+        return ""
 
 
 def _same_file(value: str | None, path: Path) -> bool:

@@ -1,5 +1,6 @@
 """install.py against a stand-in of the WebUI's `launch` module: what it installs (never torch),
-what it prints, the merged requirements file for REQS_FILE, and a host that downgrades our deps."""
+what it prints, the merged requirements file for REQS_FILE, and a host that downgrades our deps.
+tests/test_install_pip.py runs it through a real pip over several starts of each WebUI."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from types import ModuleType
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import install
 from tests.conftest import ROOT
-from wan.host.deps import merged_requirements, read_requirements
+from tests.webui_launcher import would_reinstall
+from wan.host.deps import read_requirements
+from wan.host.host_requirements import merged_requirements, pip_constraints, torch_conflicts
 
 # The pins of AUTOMATIC1111 1.10's requirements_versions.txt that touch ours, as it writes them.
 A1111_PINS = """setuptools==69.5.1  # temp fix for compatibility with some old packages
@@ -57,20 +61,27 @@ NEWEST = {
 class StandInLaunch(ModuleType):
     """The WebUI's `launch` module: run_pip records the command and 'installs' our ranges."""
 
-    def __init__(self, root: Path, versions: dict, fail: bool = False) -> None:
+    def __init__(self, root: Path, versions: dict, fail: bool | int = False) -> None:
         super().__init__("launch")
         self.__file__ = str(root / "launch.py")
         self.versions, self.fail, self.commands = versions, fail, []
+        self.constraints: list[str] = []  # the constraints file's text at each command
+        self.pulls_in: dict[str, dict[str, str]] = {}  # what installing a package also installs
 
     def is_installed(self, package: str) -> bool:
         return self.versions.get(package) is not None
 
     def run_pip(self, command: str, desc: str | None = None, live: bool = False) -> str:
         self.commands.append(command)
-        if self.fail:
-            raise RuntimeError(f"Couldn't install {desc}.\nCommand: pip {command}")
+        self.constraints.append(constraints_of(command))
+        if self.fail is True or (self.fail and len(self.commands) <= self.fail):
+            raise RuntimeError(
+                f"Couldn't install {desc}.\nCommand: pip {command}\nstderr: ERROR: Cannot install"
+                " transformers\nERROR: ResolutionImpossible: for help visit https://pip.pypa.io"
+            )
         for name in re.findall(r'"([A-Za-z0-9_.\-]+)[<>=!~]', command):
             self.versions[name] = NEWEST[name]
+            self.versions.update(self.pulls_in.get(name, {}))
         return ""
 
 
@@ -94,9 +105,18 @@ def constraints_of(command: str) -> str:
     return Path(command.split(" -c ")[1].strip('"')).read_text()
 
 
-def run(launch, env=None):
+def installed_in(launch: StandInLaunch, requires: dict | None = None) -> install.Installed:
+    """The stand-in's versions as install.py reads them (requires: Requires-Dist by name)."""
+    return install.Installed(
+        version=launch.versions.get,
+        requires=(requires or {}).get,
+        everything=lambda: {canonicalize_name(k): v for k, v in launch.versions.items() if v},
+    )
+
+
+def run(launch, env=None, requires=None):
     printed: list[str] = []
-    install.main(launch, env or {}, launch.versions.get, printed.append)
+    install.main(launch, env or {}, installed_in(launch, requires), printed.append)
     return printed
 
 
@@ -123,34 +143,100 @@ def test_hosts_pins_fit_our_ranges():
     assert not requirements["diffusers"].specifier.contains("0.40.0")
 
 
-def test_installs_what_is_missing_in_one_command_with_torch_pinned(webui):
+def test_installs_what_is_missing_in_one_command_keeping_torch_and_the_webui_pins(webui):
     launch = StandInLaunch(webui, versions_like_a1111())
     printed = run(launch)
     [command] = launch.commands
     asked = re.findall(r'"([^"]+)"', command.split(" -c ")[0])
     assert asked == ["transformers<5,>=4.48", "accelerate>=0.33", "ftfy>=6.1"]
-    assert constraints_of(command) == "torch==2.1.2+cu121\n"
+    constraints = constraints_of(command).splitlines()
+    assert constraints[0] == "torch==2.1.2+cu121"
+    # what the WebUI pins stays as installed (or as pinned), but for the pins ours reject
+    assert {"numpy==1.26.2", "safetensors==0.4.2", "setuptools==69.5.1"} <= set(constraints)
+    assert {"transformers<5,>=4.48", "accelerate>=0.33"} <= set(constraints)
+    assert not any(c.startswith(("transformers==", "accelerate==")) for c in constraints)
     assert not any(a.lower().startswith("torch") for a in asked)
-    assert "[sd-webui-wan-deforum] transformers: 4.30.2 -> 4.57.6 (transformers<5,>=4.48)" in (
-        printed
-    )
-    assert any("ftfy: not installed -> 6.3.1" in line for line in printed)
+    changed = "transformers: 4.30.2 -> 4.57.6 (transformers<5,>=4.48; the WebUI pins 4.30.2)"
+    assert f"[sd-webui-wan-deforum] {changed}" in printed
+    assert any("ftfy: not installed -> 6.3.1 (ftfy>=6.1)" in line for line in printed)
 
 
-def test_setuptools_keeps_pkg_resources_when_pip_would_upgrade_it_for_torch(webui):
-    # torch 2.14 requires setuptools>=77.0.3: pip upgraded A1111's 69.5.1 to one without
-    # pkg_resources, and the WebUI died importing pytorch_lightning at its next import.
+def test_every_changed_package_is_printed_pulled_in_ones_too(webui):
+    launch = StandInLaunch(webui, versions_like_a1111())
+    launch.pulls_in = {"transformers": {"tokenizers": "0.22.1", "safetensors": "0.6.2"}}
+    printed = run(launch)
+    assert "[sd-webui-wan-deforum] tokenizers: not installed -> 0.22.1 (pulled in)" in printed
+    assert (
+        "[sd-webui-wan-deforum] safetensors: 0.4.2 -> 0.6.2 (pulled in; the WebUI pins 0.4.2)"
+    ) in printed
+
+
+def test_when_pip_cannot_keep_the_webui_pins_it_tries_once_more_with_only_torch(webui):
+    launch = StandInLaunch(webui, versions_like_a1111(), fail=1)
+    printed = run(launch)
+    first, second = launch.constraints
+    assert "safetensors==0.4.2" in first.splitlines()
+    assert second == "torch==2.1.2+cu121\n"
+    assert any("pip could not keep every package the WebUI pins (ERROR: Resolution" in line
+               for line in printed)  # fmt: skip
+    assert any("transformers: 4.30.2 -> 4.57.6" in line for line in printed)
+
+
+def test_setuptools_keeps_pkg_resources_where_the_webui_does_not_pin_it(webui):
+    # pip "repairs" a setuptools older than torch 2.13+ asks for with the newest one, which has
+    # no pkg_resources: AUTOMATIC1111 then died importing pytorch_lightning (seen in a real one).
+    (webui / "requirements_versions.txt").write_text("torch\ntransformers==4.30.2\n")
     launch = StandInLaunch(webui, dict(versions_like_a1111(), setuptools="69.5.1"))
     run(launch)
     [command] = launch.commands
-    assert constraints_of(command) == "torch==2.1.2+cu121\nsetuptools<82\n"
+    assert constraints_of(command) == ("torch==2.1.2+cu121\ntransformers<5,>=4.48\nsetuptools<82\n")
 
 
 def test_a_setuptools_without_pkg_resources_is_not_capped(webui):
+    (webui / "requirements_versions.txt").write_text("torch\ntransformers==4.30.2\n")
     launch = StandInLaunch(webui, dict(versions_like_a1111(), setuptools="84.2.1"))
     run(launch)
     [command] = launch.commands
-    assert constraints_of(command) == "torch==2.1.2+cu121\n"
+    assert constraints_of(command) == "torch==2.1.2+cu121\ntransformers<5,>=4.48\n"
+
+
+def test_a_torch_that_rejects_a_webui_pin_holds_the_install_back_until_reqs_file(webui):
+    """The WebUI could not reinstall its own file with this torch at the next start."""
+    torch_needs = {"torch": ["setuptools>=77.0.3", 'optree>=0.13.0; extra == "optree"']}
+    versions = dict(versions_like_a1111(), setuptools="69.5.1", torch="2.14.1")
+    launch = StandInLaunch(webui, versions)
+    [advice] = run(launch, requires=torch_needs)
+    assert launch.commands == []
+    why = "setuptools==69.5.1 (your torch 2.14.1 needs >=77.0.3)"
+    assert f"cannot reinstall its own requirements with this torch ({why})" in advice
+    assert "Nothing was installed, so that the WebUI still starts" in advice
+    merged = Path(install.data_dir()) / install.MERGED_FILE
+    assert "setuptools<82,>=77.0.3" in merged.read_text().splitlines()
+    printed = run(launch, {"REQS_FILE": str(merged)}, requires=torch_needs)
+    [command] = launch.commands  # setuptools free to move as torch needs, below 82
+    assert "setuptools<82" in constraints_of(command).splitlines()
+    assert "setuptools==" not in constraints_of(command)
+    assert not any("REQS_FILE" in line for line in printed)
+
+
+def test_torch_conflicts_read_requires_dist_with_markers():
+    host = "setuptools==69.5.1\nsympy==1.12\noptree==0.1\n"
+    requires = {"torch": ["setuptools>=77.0.3", "sympy>=1.13.3", 'optree>=0.13; extra == "x"']}
+    found = torch_conflicts(host, {"torch": "2.14.1"}.get, requires.get)
+    assert [p.text() for p in found] == [
+        "setuptools==69.5.1 (your torch 2.14.1 needs >=77.0.3)",
+        "sympy==1.12 (your torch 2.14.1 needs >=1.13.3)",
+    ]
+    assert torch_conflicts(host, {}.get, requires.get) == []  # no torch installed
+
+
+def test_constraints_hold_installed_versions_and_never_an_out_of_range_one():
+    ours = [Requirement("numpy>=1.26"), Requirement("transformers>=4.48,<5")]
+    host = "numpy==1.26.2\ntransformers==4.30.2\nfastapi==0.94.0\n"
+    installed = {"torch": "2.5.1", "numpy": "1.23.5", "fastapi": "0.95.0"}.get
+    lines = pip_constraints(host, ours, installed, {}.get).splitlines()
+    # numpy installed outside our range: the WebUI's pin, which fits; fastapi kept as installed
+    assert lines == ["torch==2.5.1", "numpy==1.26.2", "transformers<5,>=4.48", "fastapi==0.95.0"]
 
 
 def test_nothing_missing_installs_nothing(webui):
@@ -185,8 +271,8 @@ def test_merged_file_keeps_the_hosts_pins_that_fit_and_passes_its_launch_check(w
     assert "transformers==4.30.2" not in merged and "diffusers<0.40,>=0.35" in lines
     hosts_own = {"setuptools": "69.5.1", "GitPython": "3.1.32", "fastapi": "0.94.0"}
     installed = launch.versions | hosts_own | {"gradio": "3.41.2"}
-    assert launcher_would_reinstall(merged, installed) == []
-    assert launcher_would_reinstall(A1111_PINS, installed) == [
+    assert would_reinstall(merged, installed) == []
+    assert would_reinstall(A1111_PINS, installed) == [
         "accelerate==0.21.0",
         "transformers==4.30.2",
     ]  # the host's own file would put them back
@@ -230,17 +316,6 @@ def test_a_downgrade_by_the_host_at_start_is_named_and_repaired(webui):
     assert len(launch.commands) == 1 and '"transformers<5,>=4.48"' in launch.commands[0]
 
 
-def launcher_would_reinstall(text: str, versions: dict) -> list[str]:
-    """The pinned lines whose installed version differs, as the WebUI's launcher checks them."""
-    out = []
-    for line in text.splitlines():
-        match = re.match(r"\s*([-_a-zA-Z0-9]+)\s*(?:==\s*([-+_.a-zA-Z0-9]+))?", line)
-        pinned = match.group(2) if match else None
-        if match is None or (pinned and versions.get(match.group(1)) != pinned):
-            out.append(line)
-    return out
-
-
 def test_runs_as_the_webui_runs_it(webui, tmp_path):
     """`python install.py` from the WebUI's folder with its `launch` module importable."""
     (webui / "launch.py").write_text(
@@ -275,4 +350,4 @@ def test_a_host_pin_our_dependencies_outgrew_becomes_a_floor(webui):
     assert "numpy==1.26.2" in merged  # installed as pinned: the pin stays
     hosts_own = {"setuptools": "69.5.1", "GitPython": "3.1.32", "fastapi": "0.94.0"}
     installed = launch.versions | hosts_own | {"gradio": "3.41.2"}
-    assert launcher_would_reinstall("\n".join(merged), installed) == []
+    assert would_reinstall("\n".join(merged), installed) == []
