@@ -21,6 +21,7 @@ from typing import Any
 
 from wan.host.kornia_compat import hide_unusable_kornia
 from wan.host.torch_check import environment_problems
+from wan.host.transformers_compat import apply_transformers_compat
 from wan.host.webui import WebUIHost, make_host
 from wan.host.webui_settings import register_settings
 
@@ -37,6 +38,7 @@ def register(callbacks: Any, modules: Any, gradio: Any = None) -> None:
     shared = modules.shared
     apply_flags(getattr(shared, "cmd_opts", None))
     callbacks.on_ui_settings(lambda: register_settings(shared, gradio))
+    apply_transformers_compat()  # the WebUI's own BLIP needs it even if Wan cannot run
     problems = environment_problems()
     if problems:
         message = "\n\n".join(problems)
