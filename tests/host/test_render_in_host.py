@@ -57,6 +57,8 @@ def test_lock_held_and_progress_in_state_while_wan_generates(webui, tmp_path, sm
         assert names.index("unload_model_weights") < names.index("send_model_to_device")
         assert model.device == "cuda"  # back for the host's next txt2img
     assert state.job == ""
+    # /sdapi/v1/progress shows nothing of ours once the job ended (the host's end() keeps it)
+    assert state.textinfo is None and (state.sampling_step, state.sampling_steps) == (0, 0)
 
 
 def test_host_interrupt_stops_a_real_render(webui, tmp_path, smoke_root):
@@ -73,6 +75,7 @@ def test_host_interrupt_stops_a_real_render(webui, tmp_path, smoke_root):
     assert result.clips_generated == 0
     assert not webui.call_queue.queue_lock.locked()
     assert "state.end" in webui.names()
+    assert state.textinfo is None
 
 
 def test_skip_stops_it_too(a1111, tmp_path, smoke_root):

@@ -56,11 +56,15 @@ class StateProgress:
         state.textinfo = progress_text(event)
 
     def end(self) -> None:
+        """The host's end() keeps textinfo and the step counts, which /sdapi/v1/progress would
+        go on showing ("Wan: clip 4/4, decoding 1/1") until the host's next job: cleared here."""
         if not self.active:
             return
         self.active = False
         state = self._state_of()
         if state is not None:
+            state.textinfo = None
+            state.job_no, state.sampling_step, state.sampling_steps = 0, 0, 0
             state.end()
 
     def interrupted(self) -> bool:
