@@ -35,6 +35,7 @@ from packaging.utils import canonicalize_name  # noqa: E402
 from wan.host.deps import (  # noqa: E402
     ALTERNATIVES,
     HOST_REQUIREMENTS,
+    MERGED_REQUIREMENTS,
     NEVER,
     VersionOf,
     installed_requires,
@@ -57,7 +58,7 @@ from wan.paths import data_dir  # noqa: E402
 
 __all__ = ["ALTERNATIVES", "NEVER", "Installed", "main", "read_requirements", "unmet"]
 
-MERGED_FILE = "requirements-webui.txt"
+MERGED_FILE = MERGED_REQUIREMENTS
 CONSTRAINTS_FILE = "constraints-webui.txt"
 STATE_FILE = "install-state.json"
 LABEL = "sd-webui-wan-deforum"

@@ -25,6 +25,7 @@ ALTERNATIVES = {
 }
 NEVER = {"torch", "torchvision", "torchaudio"}  # the host owns them
 HOST_REQUIREMENTS = "requirements_versions.txt"  # the WebUI's pins, in its own folder
+MERGED_REQUIREMENTS = "requirements-webui.txt"  # install.py's merged file, in the data folder
 
 VersionOf = Callable[[str], "str | None"]
 

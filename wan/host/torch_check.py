@@ -21,7 +21,14 @@ from collections.abc import Callable
 
 from packaging.version import InvalidVersion, Version
 
-from wan.host.deps import REQUIREMENTS, installed_version, read_requirements, unmet
+from wan.host.deps import (
+    MERGED_REQUIREMENTS,
+    REQUIREMENTS,
+    installed_version,
+    read_requirements,
+    unmet,
+)
+from wan.paths import data_dir
 
 TORCH_MINIMUM = "2.5"
 TORCH_EXAMPLE = "torch==2.5.1 torchvision==0.20.1"
@@ -72,11 +79,14 @@ def requirements_problem(version_of: Callable[[str], str | None] = installed_ver
     missing = requirement_problems(version_of)
     if not missing:
         return None
+    merged = data_dir() / MERGED_REQUIREMENTS
     return (
         "Wan Video needs " + ", ".join(missing) + ". The extension's install.py installs them "
         "at start unless the WebUI runs with --skip-install; AUTOMATIC1111 and Forge put their "
-        "own older pins back at every start unless REQS_FILE points at the merged requirements "
-        f"file install.py writes. Restart the WebUI and read its console, or see {GUIDE}."
+        f"own older pins back at every start unless REQS_FILE points at {merged} (the merged "
+        "requirements file install.py writes). With a torch that needs a newer setuptools than "
+        "the WebUI pins, install.py installs nothing until REQS_FILE is set, so that the WebUI "
+        f"keeps starting. Restart the WebUI and read its console, or see {GUIDE}."
     )
 
 
