@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from tests.conftest import ROOT
 from wan.deforum.settings import parse_settings
@@ -210,12 +211,21 @@ def test_a_single_file_checkpoint_renders_with_its_base(tmp_path, smoke_root):
     from diffusers import WanTransformer3DModel
 
     from tests.models.checkpoints import write_checkpoint
+    from wan.models.single_file_load import assemble_pipeline
     from wan.models.smoke import ensure_smoke_model
 
     base = ensure_smoke_model("tiny-t2v", root=smoke_root)
     transformer = WanTransformer3DModel.from_pretrained(base / "transformer")
     checkpoint = write_checkpoint(tmp_path / "wan_tiny.safetensors", transformer, "comfyui")
+    loaded = assemble_pipeline(checkpoint, base, torch.float32).transformer.state_dict()
+    assert loaded.keys() == transformer.state_dict().keys()
+    assert all(torch.equal(loaded[k], v) for k, v in transformer.state_dict().items())
     _, result = render(tmp_path, str(checkpoint))
     assert result.status == "done" and read_video_info(result.video).frames == 40
     _, reference = render(tmp_path, "tiny-t2v", "reference")
-    assert np.array_equal(video_frames(result.video), video_frames(reference.video))
+    # The same weights, but not bit for bit the same frames on every CPU: diffusers' folder
+    # loading leaves parameters as views into the file's memory map, and with another memory
+    # alignment the CPU kernels round differently (5e-7 in one transformer call on an AMD EPYC,
+    # 0 once both models' parameters are fresh copies), which a random tiny model amplifies.
+    difference = np.abs(video_frames(result.video).astype(int) - video_frames(reference.video))
+    assert difference.mean() < 3
