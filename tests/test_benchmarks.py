@@ -24,3 +24,13 @@ def test_render_overhead_benchmark_quick_run_prints_both_ratios():
     assert "quick run" in result.stdout
     assert "runner overhead ratio (ours / direct): " in result.stdout
     assert "memory growth ratio (12 clips / 2 clips peak RSS): " in result.stdout
+
+
+def test_host_threads_benchmark_runs_every_case():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/host_threads.py", "--repeats", "1", "--idle"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for case in ("a1111", "a1111+ours", "forge", "forge+ours", "(the fix in A1111)"):
+        assert case in result.stdout

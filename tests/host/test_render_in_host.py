@@ -3,7 +3,11 @@ Wan generates, progress reaches `shared.state`, and the host's Interrupt stops t
 
 from __future__ import annotations
 
+import pytest
+import torch
+
 from wan.deforum.settings import parse_settings
+from wan.host import torch_settings
 from wan.host.webui import make_host
 from wan.models.identify import profile_for
 from wan.plan import CONTINUATION_OVERLAP, build_plan
@@ -109,3 +113,41 @@ def test_a_job_queued_in_the_webui_renders_with_the_settings_default_model(webui
     assert video.is_file() and output_root / "wan-videos" in video.parents
     assert not webui.call_queue.queue_lock.locked()
     assert webui.names().count("state.begin") == 1 and "state.end" in webui.names()
+
+
+@pytest.fixture
+def host_torch_settings():
+    """torch as a WebUI process might have left it, and as it was after the test."""
+    before = torch_settings.current()
+    host = torch_settings.TorchSettings(
+        threads=1,
+        deterministic=True,
+        deterministic_warn_only=True,
+        anomaly=True,
+        mkldnn=False,
+        default_dtype=torch.float64,
+    )
+    torch_settings.apply(host)
+    yield host
+    torch_settings.apply(before)
+
+
+def test_the_hosts_torch_settings_do_not_reach_a_render_and_come_back_after(
+    webui, tmp_path, smoke_root, host_torch_settings
+):
+    """A1111 made the same render 3.5x slower than Forge: the render's thread team now tips
+    the process over the CPUs whatever the host runs (wan/host/torch_settings.py), and what a
+    host sets process-wide (threads, deterministic mode, anomaly detection, oneDNN, default
+    dtype) is the render's own while it holds the GPU lock."""
+    host = make_host(webui.namespace())
+    during = []
+
+    def progress(event):
+        if event.phase == "denoising":
+            during.append(torch_settings.current())
+
+    result = render(tmp_path, host, progress)
+    assert result.status == "done" and during
+    assert set(during) == {torch_settings.for_render()}
+    assert torch_settings.for_render().threads == torch_settings.available_cpus() + 1
+    assert torch_settings.current() == host_torch_settings  # the host's, back after the render

@@ -74,6 +74,7 @@ class WebUIHost:
         self._depth = 0
         self._thread = threading.local()  # free_pending: asked before the lock was taken
         self._parked: Any = None  # the host's model while it waits in RAM
+        self._host_torch: Any = None  # the host's torch settings while we render (torch_settings)
 
     # -- GPU hand-over --------------------------------------------------------------------
 
@@ -97,6 +98,10 @@ class WebUIHost:
 
     def _taken(self) -> None:
         """Just after the host's lock was taken."""
+        from wan.host import torch_settings
+
+        self._host_torch = torch_settings.current()
+        torch_settings.apply(torch_settings.for_render())
         self.progress.begin()
         if getattr(self._thread, "free_pending", False):
             self._thread.free_pending = False
@@ -104,7 +109,12 @@ class WebUIHost:
 
     def _giving_back(self) -> None:
         """Just before the host's lock is given back."""
+        from wan.host import torch_settings
+
         try:
+            if self._host_torch is not None:
+                torch_settings.apply(self._host_torch)
+                self._host_torch = None
             self._return_host_model()
         finally:
             self.progress.end()
