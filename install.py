@@ -58,7 +58,6 @@ from wan.paths import data_dir  # noqa: E402
 
 __all__ = ["ALTERNATIVES", "NEVER", "Installed", "main", "read_requirements", "unmet"]
 
-MERGED_FILE = MERGED_REQUIREMENTS
 CONSTRAINTS_FILE = "constraints-webui.txt"
 STATE_FILE = "install-state.json"
 LABEL = "sd-webui-wan-deforum"
@@ -86,7 +85,7 @@ def main(
     ours = read_requirements()
     root = _webui_root(launch)
     host_text = _read(root / HOST_REQUIREMENTS)  # the WebUI's own file, not REQS_FILE
-    merged = folder / MERGED_FILE
+    merged = folder / MERGED_REQUIREMENTS
     uses_merged = _same_file(env.get("REQS_FILE"), merged)
     active_text = _active_requirements(root, env.get("REQS_FILE"), host_text)
     missing = unmet(ours, installed.version)

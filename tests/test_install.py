@@ -210,7 +210,7 @@ def test_a_torch_that_rejects_a_webui_pin_holds_the_install_back_until_reqs_file
     why = "setuptools==69.5.1 (your torch 2.14.1 needs >=77.0.3)"
     assert f"cannot reinstall its own requirements with this torch ({why})" in advice
     assert "Nothing was installed, so that the WebUI still starts" in advice
-    merged = Path(install.data_dir()) / install.MERGED_FILE
+    merged = Path(install.data_dir()) / install.MERGED_REQUIREMENTS
     assert "setuptools<82,>=77.0.3" in merged.read_text().splitlines()
     printed = run(launch, {"REQS_FILE": str(merged)}, requires=torch_needs)
     [command] = launch.commands  # setuptools free to move as torch needs, below 82
@@ -263,7 +263,7 @@ def test_a_pip_failure_is_reported_not_raised(webui):
 def test_merged_file_keeps_the_hosts_pins_that_fit_and_passes_its_launch_check(webui):
     launch = StandInLaunch(webui, versions_like_a1111())
     run(launch)
-    merged = (Path(install.data_dir()) / install.MERGED_FILE).read_text()
+    merged = (Path(install.data_dir()) / install.MERGED_REQUIREMENTS).read_text()
     lines = merged.splitlines()
     assert not any("#" in line for line in lines)  # the launcher's line check stops at comments
     assert "setuptools==69.5.1" in lines and "numpy==1.26.2" in lines and "torch" in lines
@@ -296,7 +296,7 @@ def test_forge_pins_are_replaced_too():
 def test_the_user_is_told_to_set_reqs_file_until_it_points_at_the_merged_file(webui):
     launch = StandInLaunch(webui, versions_like_a1111())
     [advice] = [line for line in run(launch) if "REQS_FILE" in line]
-    merged = Path(install.data_dir()) / install.MERGED_FILE
+    merged = Path(install.data_dir()) / install.MERGED_REQUIREMENTS
     assert "transformers==4.30.2 (we need <5,>=4.48)" in advice
     assert f"set REQS_FILE={merged}" in advice and f'export REQS_FILE="{merged}"' in advice
     assert not any("REQS_FILE" in line for line in run(launch, {"REQS_FILE": str(merged)}))
@@ -336,7 +336,7 @@ def test_runs_as_the_webui_runs_it(webui, tmp_path):
     assert done.returncode == 0, done.stderr
     assert not (webui / "pip.log").exists()  # this environment has everything
     assert "REQS_FILE=" in done.stdout and "transformers==4.30.2" in done.stdout
-    assert (tmp_path / "data" / install.MERGED_FILE).is_file()
+    assert (tmp_path / "data" / install.MERGED_REQUIREMENTS).is_file()
 
 
 def test_a_host_pin_our_dependencies_outgrew_becomes_a_floor(webui):
@@ -345,7 +345,7 @@ def test_a_host_pin_our_dependencies_outgrew_becomes_a_floor(webui):
     launch = StandInLaunch(webui, versions_like_a1111())
     launch.versions["safetensors"] = "0.8.0"
     run(launch)
-    merged = (Path(install.data_dir()) / install.MERGED_FILE).read_text().splitlines()
+    merged = (Path(install.data_dir()) / install.MERGED_REQUIREMENTS).read_text().splitlines()
     assert "safetensors>=0.4.2" in merged and "safetensors==0.4.2" not in merged
     assert "numpy==1.26.2" in merged  # installed as pinned: the pin stays
     hosts_own = {"setuptools": "69.5.1", "GitPython": "3.1.32", "fastapi": "0.94.0"}
