@@ -133,6 +133,8 @@ def test_it_is_applied_even_where_wan_cannot_run(webui, monkeypatch):
 def shipped_init_subclass() -> Iterator[None]:
     """PreTrainedModel as transformers ships it during the test (loading the extension in other
     tests applied the layer to this process), as it was after."""
+    if issubclass(PreTrainedModel, GenerationMixin):
+        pytest.skip("transformers < 4.50: every model has generate, nothing to give back")
     current = PreTrainedModel.__dict__["__init_subclass__"]
     PreTrainedModel.__init_subclass__ = getattr(current.__func__, "_wan_replaced", current)
     yield
