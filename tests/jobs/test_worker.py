@@ -161,3 +161,37 @@ def test_closing_the_queue_interrupts_the_running_job(make_queue, tmp_path, smok
     stopped = watcher.wait(job.id, timeout=WAIT)
     assert (stopped.status, stopped.phase) == ("INTERRUPTED", "DONE")
     assert "resume it" in stopped.error and not stopped.cancel_requested
+
+
+def test_a_cancel_while_the_video_is_written_is_honoured_and_one_after_the_end_refused(
+    make_queue, smoke_root
+):
+    """A cancel during the last clip was answered 200 and then ignored: the job SUCCEEDED."""
+    from wan.jobs.errors import JobStateError
+
+    queue = make_queue()
+    job = queue.submit(settings(clips=1), options(), source="cli", trusted=True, claim=True)
+
+    def cancel_while_writing(event: ProgressEvent) -> None:
+        if event.phase == "writing" and not queue.get(job.id).cancel_requested:
+            queue.cancel(job.id)
+
+    ended = queue.run_here(job.id, progress=cancel_while_writing)
+    assert (ended.status, ended.video) == ("CANCELLED", None)
+    finished = queue.submit(settings(clips=1), options(), source="cli", trusted=True, claim=True)
+    assert queue.run_here(finished.id).status == "SUCCEEDED"
+    with pytest.raises(JobStateError, match="only a queued or running job can be cancelled"):
+        queue.cancel(finished.id)  # 409 through the API
+
+
+def test_a_cancel_accepted_as_the_job_ends_is_never_lost(make_queue):
+    """The end of a running job and a cancel request race: whichever the database takes first
+    wins, and an accepted cancel is never overwritten by SUCCEEDED."""
+    queue = make_queue()
+    job = queue.submit(settings(clips=1), options(), source="cli", trusted=True, claim=True)
+    assert queue.store.request_cancel(job.id)  # accepted while it runs
+    assert not queue.store.finish_unless_cancelled(job.id, status="SUCCEEDED")
+    assert queue.get(job.id).status == "ACCEPTED"
+    other = queue.submit(settings(clips=1), options(), source="cli", trusted=True, claim=True)
+    assert queue.store.finish_unless_cancelled(other.id, status="SUCCEEDED")
+    assert not queue.store.request_cancel(other.id)  # too late: it has ended

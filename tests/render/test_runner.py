@@ -229,3 +229,27 @@ def test_a_single_file_checkpoint_renders_with_its_base(tmp_path, smoke_root):
     # 0 once both models' parameters are fresh copies), which a random tiny model amplifies.
     difference = np.abs(video_frames(result.video).astype(int) - video_frames(reference.video))
     assert difference.mean() < 3
+
+
+@pytest.mark.parametrize("phase", ["decoding", "writing"])
+def test_a_cancel_during_the_last_clip_or_the_video_write_is_honoured(tmp_path, smoke_root, phase):
+    """It was acknowledged and then ignored: the render ended done with its video."""
+    data = parse_settings(SETTINGS)
+    plan = build_plan(data, profile_for("tiny-t2v"), seed=data.seed, overlap=CONTINUATION_OVERLAP)
+    opts = parse_options({"model": "tiny-t2v", "size": "64x64", "steps": 4})
+    host = StandaloneHost(output_dir=str(tmp_path / "outputs"))
+    pressed = []
+
+    def progress(event):
+        if event.phase == phase and event.clip == len(plan.clips):
+            pressed.append(event)
+
+    result = Runner().run(
+        plan, opts, host, cancel=lambda: bool(pressed), progress=progress, run_dir=tmp_path / "r"
+    )
+    assert pressed and result.status == "cancelled" and result.video is None
+    kept = finished_clips(result.run_dir)[0]  # the last clip too once it was decoded
+    assert kept == list(range(len(plan.clips) - (phase == "decoding")))
+    leftovers = [p.name for p in result.run_dir.iterdir() if p.name.startswith(("video", "."))]
+    assert leftovers == []  # no video, no partial files
+    assert json.loads((result.run_dir / "run.json").read_text())["status"] == "cancelled"

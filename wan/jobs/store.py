@@ -177,6 +177,17 @@ class JobStore:
         )
         return cursor.rowcount == 1
 
+    def finish_unless_cancelled(self, job_id: str, **values: Any) -> bool:
+        """Record the end of a running job unless a cancel was asked for first: one atomic
+        UPDATE, so a cancel accepted (request_cancel) is never lost to a job ending beside it."""
+        values = _encode(values)
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        cursor = self._conn().execute(
+            f"UPDATE jobs SET {assignments} WHERE id = ? AND status = ? AND cancel_requested = 0",
+            (*values.values(), job_id, ACCEPTED),
+        )
+        return cursor.rowcount == 1
+
     def request_cancel(self, job_id: str) -> bool:
         cursor = self._conn().execute(
             "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = ?", (job_id, ACCEPTED)

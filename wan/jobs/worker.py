@@ -157,9 +157,12 @@ def _record_result(store: JobStore, job_id: str, result, ctx: JobRun) -> None:
     values: dict[str, Any] = {"run_dir": run_dir, "warnings": tuple(result.warnings)}
     if result.status == "done":
         video = str(Path(result.video).absolute())
-        _end(store, job_id, SUCCEEDED, video=video, phase_progress=1.0, **values)
-    else:
-        _end(store, job_id, _stopped_status(ctx, job_id), **values)
+        succeeded = dict(status=SUCCEEDED, phase=DONE, finished=time.time(), video=video)
+        if store.finish_unless_cancelled(job_id, phase_progress=1.0, **succeeded, **values):
+            return
+        # The cancel came as the video was being finished: honoured, the video is kept.
+        values["warnings"] += (f"cancelled as the render ended; its video is kept: {video}",)
+    _end(store, job_id, _stopped_status(ctx, job_id), **values)
 
 
 def _stopped_status(ctx: JobRun, job_id: str) -> str:

@@ -86,8 +86,10 @@ class Runner:
                         clip_meta += self._generate(job, folder, session, done, report, should_stop)
                     finally:
                         session.close()  # Wan's weights go before the host may take the GPU back
+            if should_stop():  # e.g. pressed while the last clip decoded
+                raise Cancelled("cancelled before the video was written")
             report("writing", len(plan.clips))
-            video = self._assemble(job, folder, timings)
+            video = self._assemble(job, folder, timings, should_stop)
         except Cancelled:
             run_folder.write_state(folder, job, "cancelled")
             log.info("render cancelled; finished clips are kept in %s", folder)
@@ -160,12 +162,15 @@ class Runner:
                 reference = frames[0]
         return metas
 
-    def _assemble(self, job: RenderJob, folder: Path, timings: dict[str, float]):
+    def _assemble(
+        self, job: RenderJob, folder: Path, timings: dict[str, float], should_stop: CancelCheck
+    ):
         start = time.perf_counter()
         frames, fps, count = output_stream(
             folder, job.plan, job.options.fps_mode, job.options.crossfade
         )
         soundtrack = run_folder.soundtrack(job.settings)
+        frames = _until_stopped(frames, should_stop)
         video = write_video(frames, folder / "video.mp4", fps, soundtrack=soundtrack)
         if video.frames != count:
             raise RenderError(
@@ -190,6 +195,14 @@ class _ClipText:
     start_frame: int
     end_frame: int
     prompt: str
+
+
+def _until_stopped(frames, should_stop: CancelCheck):
+    """The frames, until a cancel: write_video then removes its partial files."""
+    for frame in frames:
+        if should_stop():
+            raise Cancelled("cancelled while the video was written")
+        yield frame
 
 
 def _stop_check(host: Host, cancel: CancelCheck | None) -> CancelCheck:
