@@ -102,3 +102,52 @@ def test_the_memory_estimate_is_shown_for_this_machine(host, idle_queue):
     assert "Offload 'everywhere'" in actions.estimate(
         "tiny-t2v", "auto", "everywhere", "auto", "auto", "auto", "auto", False
     )
+
+
+def installed_copy(tmp_path, smoke_root, truncate: bool) -> StoreConfig:
+    """tiny-t2v's files installed as Wan2.1-T2V-1.3B; with `truncate`, its transformer's
+    weights cut short (what `check` calls NOT USABLE)."""
+    import shutil
+
+    from wan.models.smoke import ensure_smoke_model
+
+    folder = tmp_path / "models" / "Wan2.1-T2V-1.3B-Diffusers"
+    shutil.copytree(ensure_smoke_model("tiny-t2v", root=smoke_root), folder)
+    if truncate:
+        weights = folder / "transformer" / "diffusion_pytorch_model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:-100])
+    return StoreConfig(models_dir_flag=str(tmp_path / "models"))
+
+
+def test_an_unusable_installed_model_is_labelled_so_and_never_preselected(tmp_path, smoke_root):
+    """It became the tab's default model in both gradio versions."""
+    choices = model_choices(installed_copy(tmp_path, smoke_root, truncate=True))
+    [broken] = [c for c in choices if c.installed]
+    assert not broken.usable and "NOT USABLE: transformer/" in broken.label
+    assert default_choice({}, choices) is None  # nothing usable but smoke models is installed
+    assert default_choice({"model": "Wan2.1-T2V-1.3B"}, choices) is None  # not even if named
+    assert ref_from_choice(default_choice({"model": "tiny-t2v"}, choices)) == "tiny-t2v"
+    assert ref_from_choice(broken.label) == "Wan2.1-T2V-1.3B"
+
+
+def test_a_usable_installed_model_is_the_default(tmp_path, smoke_root):
+    choices = model_choices(installed_copy(tmp_path, smoke_root, truncate=False))
+    assert choices[0].usable and choices[0].label.endswith(" · installed")
+    assert default_choice({}, choices) == choices[0].label
+
+
+@pytest.mark.parametrize("truncate", [True, False])
+def test_the_tab_built_by_gradio_preselects_only_a_usable_model(
+    tmp_path, smoke_root, host, idle_queue, truncate
+):
+    from tests.ui.test_tab import config_of
+    from wan.ui import build_tab
+
+    installed_copy(tmp_path, smoke_root, truncate)
+    config = config_of(build_tab(idle_queue, host))
+    [dropdown] = [c for c in config["components"] if c["props"].get("elem_id") == "wan_model"]
+    value = dropdown["props"].get("value")
+    if truncate:
+        assert not value and any("NOT USABLE" in str(c) for c in dropdown["props"]["choices"])
+    else:
+        assert ref_from_choice(value) == "Wan2.1-T2V-1.3B"

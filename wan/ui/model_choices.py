@@ -16,6 +16,7 @@ from wan.errors import WanError
 from wan.models import store
 from wan.models.catalog import enhancer_entries, get_entry, wan_entries
 from wan.models.identify import DEFAULT_MODEL, profile_for
+from wan.models.validate import validate_model
 from wan.render.sizes import format_size
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,18 @@ class ModelChoice:
     task: str
     installed: bool
     smoke: bool
+    problem: str = ""  # why an installed model cannot load (its files' validation), "" if none
+
+    @property
+    def usable(self) -> bool:
+        return not self.problem
 
     @property
     def label(self) -> str:
         if self.smoke:
             status = "smoke model (tiny, random: output is noise)"
+        elif self.problem:
+            status = f"NOT USABLE: {self.problem} (Models tab: check it)"
         elif self.installed:
             status = "installed"
         else:
@@ -70,7 +78,8 @@ def model_choices(config: store.StoreConfig) -> list[ModelChoice]:
                 continue
             if entry.is_wan and entry.id not in installed_ids:
                 installed_ids.add(entry.id)
-                installed.append(ModelChoice(entry.id, str(entry.task), True, False))
+                problem = _files_problem(model.path)
+                installed.append(ModelChoice(entry.id, str(entry.task), True, False, problem))
             continue
         other = _other_model(str(model.path))
         if other is not None:
@@ -90,7 +99,19 @@ def _other_model(path: str) -> ModelChoice | None:
     except WanError as exc:
         log.debug("not offered in the model list: %s (%s)", path, exc)
         return None
-    return ModelChoice(path, profile.task, True, False)
+    return ModelChoice(path, profile.task, True, False, _files_problem(Path(path)))
+
+
+def _files_problem(path: Path) -> str:
+    """The first problem `check` would report for the model's files (sizes, headers; no weights
+    are read), "" when none: an unusable model is labelled so and never preselected."""
+    report = validate_model(path)
+    if report.ok:
+        return ""
+    first = report.problems[0]
+    where = "/".join(part for part in (first.component, first.file) if part)
+    more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+    return f"{where + ': ' if where else ''}{first.what}{more}"
 
 
 def ref_from_choice(choice: str | None) -> str | None:
@@ -104,21 +125,32 @@ def choice_for(ref: str | None, choices: list[ModelChoice]) -> str | None:
     """The dropdown value showing `ref` (the bare reference when it is not listed)."""
     if not ref:
         return None
-    for choice in choices:
-        if choice.ref == ref or choice.ref.lower() == ref.lower():
-            return choice.label
-    return ref
+    listed = _listed(ref, choices)
+    return listed.label if listed is not None else ref
 
 
 def default_choice(host_defaults: dict, choices: list[ModelChoice]) -> str | None:
-    """The host's default model, else the first installed one, else the catalog's default."""
+    """The host's default model, else the first installed one, else the catalog's default;
+    never a model whose files are unusable (None when nothing else is left)."""
     wanted = host_defaults.get("model")
     if wanted:
-        return choice_for(str(wanted), choices)
+        listed = _listed(str(wanted), choices)
+        if listed is None:
+            return str(wanted)  # a path the list does not show
+        if listed.usable:
+            return listed.label
     for choice in choices:
-        if choice.installed and not choice.smoke:
+        if choice.installed and not choice.smoke and choice.usable:
             return choice.label
-    return choice_for(DEFAULT_MODEL, choices)
+    listed = _listed(DEFAULT_MODEL, choices)
+    return listed.label if listed is not None and listed.usable else None
+
+
+def _listed(ref: str, choices: list[ModelChoice]) -> ModelChoice | None:
+    for choice in choices:
+        if choice.ref == ref or choice.ref.lower() == ref.lower():
+            return choice
+    return None
 
 
 def image_need(ref: str | None) -> str:
