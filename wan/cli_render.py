@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from wan.errors import WanError
 from wan.host.base import ProgressEvent
 from wan.host.standalone import StandaloneHost
 from wan.models.identify import profile_for
@@ -62,6 +63,10 @@ def run_render(args: argparse.Namespace) -> int:
 def run_claimed_job(queue, job_id: str, args: argparse.Namespace) -> int:
     """Run a job this process claimed, with the progress bar; print its outcome like `render`."""
     bar = None if args.quiet or args.json else ProgressBar()
+    if not args.json:
+        note = size_note(queue.get(job_id))
+        if note:
+            print(f"size: {note}", file=sys.stderr)  # before the render, not after it
     results = []
     try:
         job = queue.run_here(job_id, progress=bar, on_result=results.append)
@@ -79,13 +84,29 @@ def run_claimed_job(queue, job_id: str, args: argparse.Namespace) -> int:
     return print_outcome(job, results[0] if results else None, args.json)
 
 
+def size_note(job) -> str | None:
+    """The frame size the render will use and why (as the Runner decides it); None if the
+    job's settings or options cannot say (the render then reports the error itself)."""
+    from wan.deforum.settings import parse_settings
+    from wan.render.options import parse_options
+    from wan.render.sizes import choose_size
+
+    try:
+        settings = parse_settings(job.settings, job.name)
+        options = parse_options(job.options)
+        if not options.model:
+            return None
+        profile = profile_for(options.model)
+        return choose_size(settings.width, settings.height, profile, options.size).reason
+    except WanError:
+        return None
+
+
 def print_outcome(job, result, as_json: bool) -> int:
     """The render's result: JSON, or notes on stderr and the run folder last on stdout."""
     if job.status == "FAILED":
         print(f"error: {job.error}", file=sys.stderr)
         return EXIT_BUG if (job.error or "").startswith("internal error") else EXIT_BAD_INPUT
-    if result is not None and not as_json:
-        print(f"size: {result.size_reason}", file=sys.stderr)
     for warning in job.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     status = result.status if result is not None else job.status.lower()

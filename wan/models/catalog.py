@@ -253,8 +253,12 @@ def get_entry(model_ref: str) -> CatalogEntry:
     for candidate in _lookup_keys(ref.id):
         if candidate in index:
             return index[candidate]
-    known = ", ".join(e.id for e in load_catalog())
-    raise ModelError(f"unknown model {ref.id!r}; known models: {known}")
+    videos = ", ".join(e.id for e in wan_entries())
+    prompts = ", ".join(e.id for e in enhancer_entries())
+    raise ModelError(
+        f"unknown model {ref.id!r}; video models: {videos}; prompt models (for enhancement): "
+        f"{prompts}; or give a model folder or .safetensors file"
+    )
 
 
 @functools.cache
