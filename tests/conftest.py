@@ -1,4 +1,5 @@
-"""Shared test helpers: paths to the Deforum fixtures in ../shared, and an isolated environment
+"""Shared test helpers: paths to the Deforum fixtures in tests/fixtures/deforum (in the repository;
+tests/fixtures/deforum/README.md says where each file came from), and an isolated environment
 (offline, smoke models and the Hugging Face cache in a temporary folder, never in ~/.cache)."""
 
 from __future__ import annotations
@@ -15,18 +16,20 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="wan-tests-hf-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "deforum"
+FIXTURES = ROOT / "tests" / "fixtures" / "deforum"
 EXAMPLES = ROOT / "examples"
 
-
-SETTINGS_FILES = sorted(FIXTURES.glob("*.txt"))
-
-
-@pytest.fixture
-def fixtures_dir() -> Path:
-    if not FIXTURES.is_dir():
-        pytest.fail(f"Deforum fixtures not found at {FIXTURES} (shared/ must sit beside the repo)")
-    return FIXTURES
+# The real Deforum settings files the tests read, named rather than globbed: a missing one fails
+# the tests that read it (naming its path) instead of leaving them without parameters (skipped).
+SETTINGS_FILES = [
+    FIXTURES / name
+    for name in (
+        "SirSatly__deforum_brutalism_settings.txt",  # UI-saved
+        "deforum__scripts_default_settings.txt",  # run-saved
+        "deforum__tests_testdata_simple.input_settings.txt",  # UI-saved
+        "zeuscsc__deforum_settings_legacy.txt",  # legacy
+    )
+]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,7 +8,9 @@ from wan.errors import SettingsError
 
 
 def test_every_fixture_file_is_found():
-    assert len(SETTINGS_FILES) == 4
+    missing = [str(path) for path in SETTINGS_FILES if not path.is_file()]
+    assert not missing, f"Deforum settings fixtures missing from the repository: {missing}"
+    assert sorted(FIXTURES.glob("*.txt")) == SETTINGS_FILES  # none goes untested
 
 
 @pytest.mark.parametrize("path", SETTINGS_FILES, ids=lambda p: p.name)

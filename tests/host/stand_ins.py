@@ -1,7 +1,7 @@
 """Stand-ins for the WebUI's `modules` package (AUTOMATIC1111 1.10 and Forge) and Forge's `backend`.
 
 They are real packages written into a temporary folder and imported by their real names, with the
-functions and attributes the extension uses as the hosts name them (FACTS.md section 3). Every
+functions and attributes the extension uses as the hosts name them (docs/FACTS.md section 3). Every
 call the extension makes is appended to `modules.CALLS`, so tests can check the order. Reading
 `shared.sd_model` fails the test: in A1111 its getter loads a checkpoint.
 """

@@ -167,8 +167,8 @@ def test_transformer_formula_matches_the_stored_counts():
         )
     small = get_entry("Wan2.1-T2V-1.3B").params.transformer
     big = get_entry("Wan2.1-T2V-14B").params.transformer
-    assert small == pytest.approx(1.42e9, rel=0.01)  # FACTS.md: 1.42 B
-    assert big == pytest.approx(1.43e10, rel=0.01)  # FACTS.md: 14.3 B
+    assert small == pytest.approx(1.42e9, rel=0.01)  # docs/FACTS.md: 1.42 B
+    assert big == pytest.approx(1.43e10, rel=0.01)  # docs/FACTS.md: 14.3 B
 
 
 @pytest.mark.parametrize(
@@ -261,7 +261,7 @@ def test_get_entry_aliases(text):
 def test_get_entry_enhancers_and_unknown():
     assert get_entry("Qwen/Qwen2.5-3B-Instruct").id == "Qwen2.5-3B-Instruct"
     assert get_entry("TINY-QWEN").kind == "enhancer"
-    with pytest.raises(ModelError, match=r"unknown model 'nope'; known models: Wan2\.1-T2V-1\.3B"):
+    with pytest.raises(ModelError, match=r"unknown model 'nope'; video models: Wan2\.1-T2V-1\.3B"):
         get_entry("nope")
 
 

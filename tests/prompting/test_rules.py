@@ -24,7 +24,7 @@ PAN_PUSH = "the camera slowly pans right while pushing in"
 PAN_PUSH_ZH = "镜头缓慢地向右摇动，同时向前推进。"
 
 # (prompt, motion, lang, style, expected). Prompts marked "fixture" are taken verbatim from
-# /work/shared/fixtures/deforum (test_fixture_prompts_are_real checks that they are there).
+# tests/fixtures/deforum (test_fixture_prompts_are_real checks that they are there).
 CASES = [
     pytest.param(  # fixture: deforum default settings, frame 0, without its --neg part
         "tiny cute swamp bunny, highly detailed, intricate, ultra hd, sharp photo, crepuscular "

@@ -106,7 +106,7 @@ def test_bad_input() -> None:
         warp_frame(np.zeros((H, W, 3), np.uint8), _one_step("2D"), border="mirror")
 
 
-# Signs: the image content moves as FACTS.md says --------------------------------------------
+# Signs: the image content moves as docs/FACTS.md section 1 says -----------------------------------
 
 
 def _marker(x: float, y: float) -> np.ndarray:

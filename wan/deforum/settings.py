@@ -1,8 +1,9 @@
 """Deforum settings in any style a user has, read into one immutable, validated value.
 
-Three styles exist (see FACTS.md): settings saved from Deforum's UI, settings Deforum writes next
-to a run's frames (``<timestring>_settings.txt``, prompts already merged with the positive and
-negative parts), and legacy files from early 2023 (old key names, numbers stored as strings).
+Three styles exist (see docs/FACTS.md section 1): settings saved from Deforum's UI, settings
+Deforum writes next to a run's frames (``<timestring>_settings.txt``, prompts already merged with
+the positive and negative parts), and legacy files from early 2023 (old key names, numbers stored
+as strings).
 `parse_settings` is pure; `load_settings` reads a file, a run folder or takes a dict.
 """
 

@@ -43,7 +43,7 @@ SMOKE_VERSION = 1  # bump when any built model changes: existing folders are the
 SMOKE_NOTE = "tiny random model: its output is noise"
 ENV_SMOKE_DIR = "WAN_SMOKE_DIR"
 
-# Shared tiny sizes (see docs FACTS.md section 2); text width links UMT5 and the transformer.
+# Shared tiny sizes (see docs/FACTS.md section 2); text width links UMT5 and the transformer.
 TEXT_DIM = 32
 HEADS = 2
 HEAD_DIM = 12

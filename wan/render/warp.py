@@ -1,8 +1,8 @@
 """Motion-guided continuation for text-only models: the previous clip's last frame, moved along the
 next clip's camera motion, becomes the "init video" a video-to-video denoise starts from.
 
-Deforum's motion values are per-frame VELOCITIES in Deforum frames at Deforum's size (FACTS.md,
-wan/motion.py): the value at frame f warps frame f-1 into frame f. A model frame lasts
+Deforum's motion values are per-frame VELOCITIES in Deforum frames at Deforum's size (docs/FACTS.md
+section 1, wan/motion.py): the value at frame f warps frame f-1 into frame f. A model frame lasts
 r = fps / model_fps Deforum frames, so per model frame (model size mW x mH, Deforum size W x H):
 
     2D  translation_x  dx = tx * r * mW / W   Deforum translation is in pixels of its own frame,
@@ -19,10 +19,11 @@ r = fps / model_fps Deforum frames, so per model frame (model size mW x mH, Defo
                                                     over the width; the same px/deg vertically)
         rotation_3d_z  angle a * r                  about the image centre
 
-Signs make the image CONTENT move as FACTS.md's table says (x right, y down): 2D translation_x
-right, translation_y down, zoom > 1 expands, angle counter-clockwise; 3D translation_x left,
-translation_y down, translation_z expands, rotation_3d_x down, rotation_3d_y left, rotation_3d_z
-counter-clockwise. A positive cv2 angle is counter-clockwise on screen, as in Deforum.
+Signs make the image CONTENT move as the table in docs/FACTS.md section 1 says (x right, y down):
+2D translation_x right, translation_y down, zoom > 1 expands, angle counter-clockwise; 3D
+translation_x left, translation_y down, translation_z expands, rotation_3d_x down, rotation_3d_y
+left, rotation_3d_z counter-clockwise. A positive cv2 angle is counter-clockwise on screen, as in
+Deforum.
 
 Sampling: model frame m of a clip sits at Deforum position p = start_frame + m * r; the step into
 model frame m uses the schedules at p, interpolated LINEARLY between Deforum frames (the schedules
