@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from wan.cli_models import models_payload
 from wan.ui.models import HEADERS, diagnose, download, model_rows
@@ -40,3 +43,16 @@ def test_download_problems_are_messages(host):
     assert smoke.startswith("**Error:** tiny-t2v is built locally, not downloaded")
     offline = download("Wan2.1-T2V-1.3B", host.store_config(), seen.append)
     assert offline.startswith("**Error:** cannot download Wan2.1-T2V-1.3B"), offline
+
+
+def test_an_offline_download_message_keeps_its_file_patterns(tmp_path, monkeypatch):
+    """The Markdown message lost the `*` of `*/*.safetensors` (read as emphasis)."""
+    markdown_it = pytest.importorskip("markdown_it")  # gradio 4's renderer; not in gradio 3.41
+    from wan.models.store import StoreConfig
+    from wan.ui.models import download
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    message = download("Wan2.1-T2V-1.3B", StoreConfig(models_dir_flag=str(tmp_path)), print)
+    shown = re.sub(r"<[^>]+>", "", markdown_it.MarkdownIt().render(message))
+    assert "*/config.json, */*.safetensors" in shown and "tokenizer/*" in shown
+    assert "LocalEntryNotFoundError" in shown

@@ -21,6 +21,7 @@ from wan.models.memory import gb
 from wan.paths import data_dir
 from wan.ui import compat
 from wan.ui.generate import model_update
+from wan.ui.markdown import plain
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,13 @@ def check_text(report: dict[str, Any]) -> str:
         )
     match = report.get("match") or {}
     if match.get("message"):
-        lines.append(f"catalog: {match['message']}")
+        lines.append(f"catalog: {plain(match['message'])}")
     plan = report.get("plan")
     if plan:
         lines.append(_fit(plan))
     for problem in report["problems"]:
-        fix = f" Fix: {problem['fix']}" if problem.get("fix") else ""
-        lines.append(f"- problem: {problem['what']}.{fix}")
+        fix = f" Fix: {plain(problem['fix'])}" if problem.get("fix") else ""
+        lines.append(f"- problem: {plain(problem['what'])}.{fix}")
     lines.append("**OK**" if report.get("ok") else "**Not usable**: see the problems above")
     return "\n\n".join(lines)
 
@@ -93,8 +94,8 @@ def download(ref: str | None, config: store.StoreConfig, progress: Any) -> str:
     try:
         path = store.download(ref, config, progress=report)
     except WanError as exc:
-        return f"**Error:** {exc}"
-    return f"Downloaded {ref} to `{path}`"
+        return f"**Error:** {plain(exc)}"
+    return f"Downloaded {plain(ref)} to `{path}`"
 
 
 def diagnose(ref: str | None, config: store.StoreConfig) -> tuple[str, str | None]:
