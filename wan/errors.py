@@ -19,16 +19,19 @@ class SettingsError(WanError):
 class ScheduleError(WanError):
     """A Deforum schedule string cannot be evaluated.
 
-    Carries the schedule's name, the offending piece and the reason separately so that the UI
-    and API can point at the exact place.
+    Carries the schedule's name, the offending piece, the reason and (where one is known) the
+    frame separately so that the UI and API can point at the exact place.
     """
 
-    def __init__(self, setting: str, piece: str, reason: str) -> None:
+    def __init__(self, setting: str, piece: str, reason: str, frame: int | None = None) -> None:
         self.setting = setting
         self.piece = piece
         self.reason = reason
+        self.frame = frame
         where = f"'{setting}'" if setting else "schedule"
-        super().__init__(f"{where}: {reason}" + (f" (in {piece!r})" if piece.strip() else ""))
+        at = "" if frame is None else f" at frame {frame}"
+        inside = f" (in {piece!r}{at})" if piece.strip() else (f" ({at.strip()})" if at else "")
+        super().__init__(f"{where}: {reason}{inside}")
 
 
 class PlanError(WanError):

@@ -189,9 +189,10 @@ def build_plan(
         chosen, merged = _choose_prompt(
             key_models, groups, model_start + clip_overlap, model_end, merged_keys
         )
-        text = split_prompt(keys[chosen].text, start_frame, settings.max_frames)
+        text = split_prompt(keys[chosen].text, start_frame, settings.max_frames, keys[chosen].key)
         others = tuple(
-            split_prompt(keys[i].text, start_frame, settings.max_frames).positive for i in merged
+            split_prompt(keys[i].text, start_frame, settings.max_frames, keys[i].key).positive
+            for i in merged
         )
         clips.append(
             Clip(

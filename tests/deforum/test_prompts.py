@@ -70,3 +70,34 @@ def test_bad_key_is_a_clear_error():
 
 def test_split_tidies_whitespace():
     assert split_prompt("  a   cat ,  --neg  dog  ", 0, 1) == split_prompt("a cat --neg dog", 0, 1)
+
+
+def test_backtick_numexpr_cannot_compile_is_a_one_line_error():
+    # numexpr raised NotImplementedError ("couldn't find matching opcode for 'round_ddi'").
+    with pytest.raises(SettingsError) as info:
+        split_prompt("(fur:`round(1+t/40,2)`)", 7, 100, key="0")
+    message = str(info.value)
+    assert message.startswith("prompts['0']: prompt expression `round(1+t/40,2)` at frame 7")
+    assert "floor(x*100+0.5)/100" in message and "\n" not in message
+
+
+def test_prompt_for_frame_names_the_key_of_a_bad_backtick():
+    s = settings({"0": "a", "50": "b `sum(t)*prod(t)`"})  # numexpr's RuntimeError
+    assert prompt_for_frame(s, 49).positive.startswith("a")
+    with pytest.raises(SettingsError, match=r"prompts\['50'\]: .* at frame 60 "):
+        prompt_for_frame(s, 60)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["10**400", "1j", "sin(t, t)", "t and 1", "1.5%0", "+".join(["t"] * 5000), "-" * 100000 + "t"],
+)
+def test_every_numexpr_failure_in_a_backtick_is_a_settings_error(expression):
+    with pytest.raises(SettingsError) as info:
+        split_prompt(f"x `{expression}`", 3, 10)
+    assert "at frame 3" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_prompt_key_numexpr_cannot_compile_is_a_settings_error():
+    with pytest.raises(SettingsError, match=r"prompt key 'round\(max_f,1\)'.*floor"):
+        prompt_keys(settings({"0": "a", "round(max_f,1)": "b"}))

@@ -117,3 +117,29 @@ def test_vectorised_equals_per_frame_numexpr_on_long_animation():
             numexpr.evaluate(expression, local_dict={"t": t, "s": 1234, "max_f": 9999})
         )
         assert values[t] == expected
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "0:(0), 4:(10**400)",  # OverflowError
+        "0:(0), 4:(sum(t)*prod(t))",  # RuntimeError: reduction operations must occur last
+        "0:(0), 4:(" + "+".join(["t"] * 5000) + ")",  # RecursionError
+        "0:(0), 4:(" + "-" * 100000 + "t)",  # MemoryError
+        "0:(0), 4:(arctan2(t))",  # NotImplementedError: no opcode (one argument of two)
+        "0:(0), 4:(1j*t)",  # complex values
+    ],
+    ids=["overflow", "reduction", "recursion", "memory", "opcode", "complex"],
+)
+def test_every_numexpr_failure_names_setting_frame_and_piece(schedule):
+    with pytest.raises(ScheduleError) as info:
+        evaluate_schedule(schedule, 8, -1, "translation_x")
+    message = str(info.value)
+    assert message.startswith("'translation_x': ") and "\n" not in message
+    assert info.value.frame == 4 and "at frame 4)" in message
+    assert info.value.piece == schedule.split(", ")[1]
+
+
+def test_expression_key_numexpr_failure_is_a_schedule_error():
+    with pytest.raises(ScheduleError, match="too large"):
+        evaluate_schedule("0:(0), 10**400:(1)", 8, -1, "zoom")

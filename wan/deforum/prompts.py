@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numexpr
 import numpy as np
 
+from wan.deforum.expressions import evaluate, shown
 from wan.deforum.schedules import is_number
 from wan.deforum.settings import DeforumSettings
 from wan.errors import SettingsError
@@ -75,16 +75,14 @@ def _key_frame(key: str, max_frames: int) -> int:
             return int(key)
         except ValueError:
             raise SettingsError(f"prompt key {key!r} is not a whole frame number") from None
-    try:
-        value = numexpr.evaluate(key, local_dict={"max_f": max_frames - 1}, global_dict={})
-    except KeyError as exc:
-        raise SettingsError(
-            f"prompt key {key!r}: unknown name {exc.args[0]!r} (keys can use max_f)"
-        ) from None
-    except (SyntaxError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise SettingsError(
-            f"prompt key {key!r} is neither a frame number nor an expression in max_f ({exc})"
-        ) from None
+    value = evaluate(
+        key,
+        {"max_f": max_frames - 1},
+        lambda reason: SettingsError(
+            f"prompt key {shown(key)!r} is neither a frame number nor an expression "
+            f"in max_f: {reason}"
+        ),
+    )
     if np.ndim(value) != 0 or not np.isfinite(value):
         raise SettingsError(f"prompt key {key!r} does not give a frame number")
     return int(value)
@@ -97,9 +95,12 @@ def key_index_for_frame(keys: tuple[PromptKey, ...], frame: int) -> int:
     return max(index, 0)
 
 
-def split_prompt(text: str, frame: int, max_frames: int) -> FramePrompt:
-    """Evaluate backtick expressions at `frame`, then split positive / negative on --neg."""
-    evaluated = _BACKTICK.sub(lambda m: _backtick_value(m.group(), frame, max_frames), text)
+def split_prompt(text: str, frame: int, max_frames: int, key: str | None = None) -> FramePrompt:
+    """Evaluate backtick expressions at `frame`, then split positive / negative on --neg.
+
+    `key` (the prompt's key in `prompts`) only serves to name the prompt in errors.
+    """
+    evaluated = _BACKTICK.sub(lambda m: _backtick_value(m.group(), frame, max_frames, key), text)
     positive, _, negative = evaluated.partition(_NEG)
     negative = negative.replace(_NEG, " ")
     return FramePrompt(_tidy(positive), _tidy(negative))
@@ -107,24 +108,24 @@ def split_prompt(text: str, frame: int, max_frames: int) -> FramePrompt:
 
 def prompt_for_frame(settings: DeforumSettings, frame: int) -> FramePrompt:
     keys = prompt_keys(settings)
-    return split_prompt(keys[key_index_for_frame(keys, frame)].text, frame, settings.max_frames)
+    key = keys[key_index_for_frame(keys, frame)]
+    return split_prompt(key.text, frame, settings.max_frames, key.key)
 
 
-def _backtick_value(raw: str, frame: int, max_frames: int) -> str:
+def _backtick_value(raw: str, frame: int, max_frames: int, key: str | None) -> str:
     expression = raw[1:-1]
     if len(raw) < 3:
         return "1"  # Deforum: an empty `` is weight 1
     if is_number(expression):
         return str(float(expression))
-    try:
-        value = numexpr.evaluate(
-            expression, local_dict={"t": frame, "max_f": max_frames - 1}, global_dict={}
-        )
-    except (KeyError, SyntaxError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise SettingsError(
-            f"prompt expression {raw} at frame {frame} cannot be evaluated "
-            f"({type(exc).__name__}: {exc}); expressions can use t and max_f"
-        ) from None
+    where = "" if key is None else f"prompts[{key!r}]: "
+    value = evaluate(
+        expression,
+        {"t": frame, "max_f": max_frames - 1},
+        lambda reason: SettingsError(
+            f"{where}prompt expression {shown(raw)} at frame {frame} cannot be evaluated: {reason}"
+        ),
+    )
     return str(float(value))
 
 

@@ -17,8 +17,8 @@ A schedule looks like ``0:(0), 30:(1.5), "max_f-1":(0)``. Deforum's evaluator
 Deforum evaluates expressions one frame at a time. Here every expression segment is evaluated
 once over an int64 frame array: numexpr gives the same bits for an array as for each scalar, so
 the result is identical and many times faster. Where Deforum raised a raw KeyError, IndexError,
-ZeroDivisionError or UnboundLocalError, we raise `ScheduleError` naming the setting, the piece
-and the reason.
+ZeroDivisionError or UnboundLocalError, or numexpr fails in any way (`wan.deforum.expressions`),
+we raise `ScheduleError` naming the setting, the piece, the frame and the reason.
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import numexpr
 import numpy as np
 
+from wan.deforum.expressions import evaluate
 from wan.errors import ScheduleError
 
 # Deforum's check_is_number, kept as written (re.match with '$'): the same strings are numbers.
 _NUMBER = re.compile(r"^(?=.)([+-]?([0-9]*)(\.([0-9]+))?)$")
-_KEY_NAMES = frozenset({"max_f", "s"})
-_VALUE_NAMES = frozenset({"t", "max_f", "s"})
 
 
 @dataclass(frozen=True)
@@ -55,27 +53,12 @@ def is_number(text: str) -> bool:
     return _NUMBER.match(text) is not None
 
 
-def _evaluate(setting: str, piece: str, expression: str, variables: dict, allowed: frozenset[str]):
-    """Run numexpr on one expression; every failure becomes a ScheduleError naming the piece."""
-    try:
-        with np.errstate(all="ignore"):
-            result = numexpr.evaluate(expression, local_dict=variables, global_dict={})
-    except ZeroDivisionError:
-        raise ScheduleError(setting, piece, "division by zero") from None
-    except KeyError as exc:
-        names = ", ".join(sorted(allowed))
-        raise ScheduleError(
-            setting, piece, f"unknown name {exc.args[0]!r} (expressions here can use {names})"
-        ) from None
-    except (SyntaxError, TypeError, ValueError, AttributeError, NotImplementedError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ScheduleError(setting, piece, f"not a valid expression ({reason})") from None
-    result = np.asarray(result)
-    if result.dtype.kind not in "biuf":
-        raise ScheduleError(
-            setting, piece, f"the expression gives {result.dtype} values, not numbers"
-        )
-    return result
+def _evaluate(setting: str, piece: str, expression: str, variables: dict, frame: int | None = None):
+    """Run numexpr on one expression; every failure becomes a ScheduleError naming the piece
+    and, for a value, the frame of its keyframe."""
+    return evaluate(
+        expression, variables, lambda reason: ScheduleError(setting, piece, reason, frame)
+    )
 
 
 def parse_keyframes(
@@ -129,7 +112,8 @@ def _parse_key(key: str, max_f: int, seed: int, setting: str, piece: str) -> int
     expression = _strip_one_quote_pair(key.strip())
     if expression == "":
         raise ScheduleError(setting, piece.strip(), "a keyframe has no frame number before ':'")
-    value = _evaluate(setting, piece.strip(), expression, {"max_f": max_f, "s": seed}, _KEY_NAMES)
+    variables = {"max_f": max_f, "s": seed}
+    value = _evaluate(setting, piece.strip(), expression, variables)
     if value.ndim != 0 or not np.isfinite(value):
         raise ScheduleError(setting, piece.strip(), f"key {key.strip()!r} is not a frame number")
     return int(value)
@@ -158,9 +142,8 @@ def evaluate_schedule(text: str, max_frames: int, seed: int = -1, setting: str =
             continue
         frames = np.arange(key.frame, end, dtype=np.int64)
         piece = f"{key.frame}:{key.text}"
-        result = _evaluate(
-            setting, piece, key.text, {"t": frames, "max_f": max_f, "s": seed}, _VALUE_NAMES
-        )
+        variables = {"t": frames, "max_f": max_f, "s": seed}
+        result = _evaluate(setting, piece, key.text, variables, key.frame)
         segment = np.broadcast_to(result, frames.shape).astype(np.float64)
         bad = ~np.isfinite(segment)
         if bad.any():
