@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -195,3 +196,34 @@ def test_a_cancel_accepted_as_the_job_ends_is_never_lost(make_queue):
     other = queue.submit(settings(clips=1), options(), source="cli", trusted=True, claim=True)
     assert queue.store.finish_unless_cancelled(other.id, status="SUCCEEDED")
     assert not queue.store.request_cancel(other.id)  # too late: it has ended
+
+
+def test_a_job_waiting_for_the_gpu_says_whom_it_waits_for(make_queue, monkeypatch):
+    """The Queue tab said "ACCEPTED · PREPARING · 0%" for as long as the job waited."""
+    from wan.errors import Cancelled
+    from wan.host.locks import file_gpu_lock, write_holder
+    from wan.jobs.worker import gpu_turn
+
+    monkeypatch.setattr("wan.jobs.worker.LOCK_POLL_SECONDS", 0.05)
+    held, release = threading.Event(), threading.Event()
+
+    def other_render() -> None:  # another thread: the lock is per thread, as across processes
+        with gpu_turn(lambda: False, holder="job 1a2b3c4d (cli, orbit.json)"):
+            held.set()
+            release.wait(30)
+
+    other = threading.Thread(target=other_render)
+    other.start()
+    held.wait(30)
+    heard: list[str] = []
+    waits = gpu_turn(lambda: bool(heard), waiting=heard.append)
+    with pytest.raises(Cancelled, match="waiting for another render"), waits:
+        pass
+    release.set()
+    other.join(30)
+    assert heard == [
+        f"waiting for the GPU (held by job 1a2b3c4d (cli, orbit.json), pid {os.getpid()})"
+    ]
+    write_holder(file_gpu_lock(), "x")  # a holder file left by a killed process is harmless
+    with gpu_turn(lambda: False):
+        pass

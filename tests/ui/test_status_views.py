@@ -15,22 +15,41 @@ GB = 10**9  # wan.models.memory.gb counts decimal gigabytes
 
 def test_the_status_line_has_status_phase_clip_step_and_percent(idle_queue):
     job = idle_queue.submit(SHORT, {"model": "tiny-t2v"}, source="ui", trusted=True, name="a.txt")
-    assert status_text(job) == f"job `{job.id}` (a.txt): **ACCEPTED** · QUEUED · 0%"
+    assert status_text(job) == f"job `{job.id}` (a.txt): **QUEUED** · QUEUED · 0%"
     running = replace(
         job, phase="GENERATING", step_phase="denoising", clip=2, clips=4, step=3, steps=20,
         phase_progress=0.2875,
     )  # fmt: skip
     assert status_text(running).endswith(
-        "**ACCEPTED** · GENERATING (denoising) · clip 2/4 · step 3/20 · 29%"
+        "**RUNNING** · GENERATING (denoising) · clip 2/4 · step 3/20 · 29%"
     )
     done = replace(running, status="SUCCEEDED", phase="DONE", step_phase="writing", clip=4)
     assert "**SUCCEEDED** · DONE · clip 4/4" in status_text(done)
     failed = replace(job, status="FAILED", error="out of memory", warnings=("slow",))
     assert status_text(failed).endswith("out of memory\n\nwarning: slow")
     row = job_rows([running])[0]
-    assert len(row) == len(HEADERS) and row[:5] == [
-        job.id, "ACCEPTED", "GENERATING (denoising)", "29%", "2/4"
+    assert len(row) == len(HEADERS) and row[:6] == [
+        job.id, "RUNNING", "GENERATING (denoising)", "29%", "2/4", ""
     ]  # fmt: skip
+
+
+def test_the_queue_table_shows_why_a_job_failed_and_what_a_running_one_does(idle_queue):
+    """It showed no error, ACCEPTED for a running job, and "ACCEPTED · PREPARING · 0%" while a
+    job waited for another render's GPU."""
+    job = idle_queue.submit(SHORT, {"model": "tiny-t2v"}, source="ui", trusted=True, name="a.txt")
+    error = "clip 2: out of memory on the GPU " + "x" * 300
+    failed = replace(job, status="FAILED", phase="DONE", error=error)
+    row = dict(zip(HEADERS, job_rows([failed])[0], strict=True))
+    assert row["status"] == "FAILED" and row["error"].startswith("clip 2: out of memory")
+    assert len(row["error"]) <= 160
+    waiting = replace(
+        job, phase="PREPARING", step_phase="waiting for the GPU (held by job 1a2b3c4d (cli, x))"
+    )
+    row = dict(zip(HEADERS, job_rows([waiting])[0], strict=True))
+    assert row["status"] == "WAITING"
+    assert row["phase"] == "PREPARING (waiting for the GPU (held by job 1a2b3c4d (cli, x)))"
+    cancelling = replace(job, phase="GENERATING", step_phase="denoising", cancel_requested=True)
+    assert job_rows([cancelling])[0][1] == "CANCELLING"
 
 
 def test_queue_actions_by_id(idle_queue):

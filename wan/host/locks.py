@@ -10,6 +10,9 @@ of walking in on the first thread's hold.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import threading
 from pathlib import Path
 
@@ -33,3 +36,26 @@ def file_gpu_lock(path: Path | None = None) -> FileLock:
             lock = FileLock(str(key), thread_local=True)
             _LOCKS[key] = lock
         return lock
+
+
+def holder_path(lock: FileLock) -> Path:
+    """Beside the lock file: who holds the lock, for those waiting to say whom they wait for."""
+    return Path(str(lock.lock_file) + ".holder")
+
+
+def write_holder(lock: FileLock, what: str) -> None:
+    with contextlib.suppress(OSError):  # only a courtesy to those waiting
+        holder_path(lock).write_text(json.dumps({"pid": os.getpid(), "what": what}))
+
+
+def clear_holder(lock: FileLock) -> None:
+    holder_path(lock).unlink(missing_ok=True)
+
+
+def read_holder(lock: FileLock) -> str:
+    """E.g. "job 1a2b3c4d (cli, orbit.json), pid 4242"; "another Wan render" when unknown."""
+    try:
+        data = json.loads(holder_path(lock).read_text())
+        return f"{data['what']}, pid {int(data['pid'])}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another Wan render"

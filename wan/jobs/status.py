@@ -22,6 +22,8 @@ DONE = "DONE"
 PHASES = (QUEUED, PREPARING, GENERATING, POST_PROCESSING, DONE)
 
 RETRYABLE = (FAILED, CANCELLED, INTERRUPTED)
+# A claimed job's step_phase while another render holds the GPU: "<this> (held by <whom>)".
+WAITING_FOR_GPU = "waiting for the GPU"
 
 _PHASE_OF_STEP = {
     "loading": PREPARING,

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from wan.jobs.status import (
     INTERRUPTED,
     PREPARING,
     SUCCEEDED,
+    WAITING_FOR_GPU,
 )
 from wan.jobs.store import JobStore
 from wan.render.options import parse_options
@@ -99,7 +101,9 @@ def _run(job: Job, ctx: JobRun, cancel: CancelCheck):
         run_dir = str(new_run_folder(ctx.host.output_root(), job.id))
         ctx.store.update(job.id, run_dir=run_dir)
     writer = ProgressWriter(ctx.store, job.id, ctx.progress)
-    with gpu_turn(cancel):
+    holder = f"job {job.id[:8]} ({job.source}, {job.name})"
+    waiting = partial(_waiting, ctx.store, job.id)
+    with gpu_turn(cancel, holder, waiting):
         result = ctx.runner.run(
             plan,
             options,
@@ -128,11 +132,16 @@ def new_run_folder(output_root: Path, job_id: str) -> Path:
 
 
 @contextmanager
-def gpu_turn(cancel: Callable[[], bool]) -> Iterator[None]:
-    """Hold the install's GPU file lock for the whole run; waiting stays cancellable."""
+def gpu_turn(
+    cancel: Callable[[], bool],
+    holder: str = "a Wan render",
+    waiting: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Hold the install's GPU file lock for the whole run, saying who holds it (`holder`);
+    while another render has it, `waiting` hears whom this one waits for, and a cancel works."""
     from filelock import Timeout
 
-    from wan.host.locks import file_gpu_lock
+    from wan.host.locks import clear_holder, file_gpu_lock, read_holder, write_holder
 
     lock = file_gpu_lock()
     told = False
@@ -142,14 +151,23 @@ def gpu_turn(cancel: Callable[[], bool]) -> Iterator[None]:
             break
         except Timeout:
             if not told:
-                log.warning("another Wan render holds the GPU (%s); waiting for it", lock.lock_file)
+                text = f"{WAITING_FOR_GPU} (held by {read_holder(lock)})"
+                log.warning("%s; lock file %s", text, lock.lock_file)
+                if waiting is not None:
+                    waiting(text)
                 told = True
             if cancel():
                 raise Cancelled("cancelled while waiting for another render to finish") from None
+    write_holder(lock, holder)
     try:
         yield
     finally:
+        clear_holder(lock)
         lock.release()
+
+
+def _waiting(store: JobStore, job_id: str, text: str) -> None:
+    store.update(job_id, step_phase=text)
 
 
 def _record_result(store: JobStore, job_id: str, result, ctx: JobRun) -> None:

@@ -6,8 +6,25 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-HEADERS = ["id", "status", "phase", "progress", "clip", "name", "source", "created"]
+from wan.jobs.status import ACCEPTED, QUEUED, WAITING_FOR_GPU
+
+HEADERS = ["id", "status", "phase", "progress", "clip", "error", "name", "source", "created"]
 DATATYPES = ["str"] * len(HEADERS)
+ERROR_CHARS = 160  # the table shows the start of an error; the status line shows all of it
+
+
+def shown_status(job: Any) -> str:
+    """What a person reads for a job: QUEUED, WAITING (for the GPU), RUNNING, CANCELLING, or
+    its final status. (The API keeps ACCEPTED for all of the first four: its contract.)"""
+    if job.status != ACCEPTED:
+        return job.status
+    if job.phase == QUEUED:
+        return "QUEUED"
+    if job.cancel_requested:
+        return "CANCELLING"
+    if (job.step_phase or "").startswith(WAITING_FOR_GPU):
+        return "WAITING"
+    return "RUNNING"
 
 
 def progress_text(job: Any) -> str:
@@ -22,7 +39,7 @@ def phase_text(job: Any) -> str:
 
 def status_text(job: Any) -> str:
     """One markdown line: status, phase, clip i/n, step j/m and percent; errors in full."""
-    parts = [f"**{job.status}**", phase_text(job)]
+    parts = [f"**{shown_status(job)}**", phase_text(job)]
     if job.clips:
         parts.append(f"clip {job.clip}/{job.clips}")
     if job.steps:
@@ -42,13 +59,19 @@ def job_rows(jobs: Iterable[Any]) -> list[list[str]]:
     return [
         [
             job.id,
-            job.status,
+            shown_status(job),
             phase_text(job),
             progress_text(job),
             f"{job.clip}/{job.clips}" if job.clips else "",
+            _short(job.error or ""),
             job.name,
             job.source,
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created)),
         ]
         for job in jobs
     ]
+
+
+def _short(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 3] + "..."

@@ -10,7 +10,7 @@ import gradio as gr
 
 from wan.errors import WanError
 from wan.ui import compat
-from wan.ui.jobs_view import DATATYPES, HEADERS, job_rows
+from wan.ui.jobs_view import DATATYPES, HEADERS, job_rows, shown_status
 from wan.ui.system import figures_text, read_figures
 
 LIVE_SECONDS = 3  # the table and the figures are read again this often (= wan.js's period)
@@ -30,7 +30,11 @@ def job_action(queue: Any, action: str, job_id: str | None) -> tuple[str, list[l
         job = getattr(queue, action)(job_id)
     except WanError as exc:
         return f"**Error:** {exc}", jobs_table(queue)
-    return f"job `{job.id}` {ACTIONS[action]}: {job.status}", jobs_table(queue)
+    if action == "cancel" and job.status == "ACCEPTED":  # running: it stops at its next step
+        return f"job `{job.id}`: cancel requested, it stops after its current step", jobs_table(
+            queue
+        )
+    return f"job `{job.id}` {ACTIONS[action]}: {shown_status(job)}", jobs_table(queue)
 
 
 def picked_id(rows: Any, event: gr.SelectData) -> str:
