@@ -64,6 +64,54 @@ def test_random_seed_is_resolved_and_reported(capsys):
     assert 0 <= data["seed"] < 2**32
 
 
+# One tiny-t2v clip; seed -1, the seed of most real settings files.
+RANDOM_SEED = {
+    "animation_mode": "2D",
+    "max_frames": 17,
+    "fps": 16,
+    "W": 64,
+    "H": 64,
+    "seed": -1,
+    "translation_x": "0: (1)",
+    "prompts": {"0": "a lighthouse at dusk"},
+}
+
+
+def test_a_seed_of_minus_one_plans_the_same_seed_and_hash_every_time(capsys):
+    first = run_json(capsys, "plan", str(DEFAULT_3D), "--json")  # seed -1 in the file
+    assert run_json(capsys, "plan", str(DEFAULT_3D), "--json") == first
+    another_process = subprocess.run(
+        [sys.executable, "-m", "wan", "plan", str(DEFAULT_3D)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert f"seed {first['seed']}, plan {first['hash']}" in another_process.stdout
+    assert run_json(capsys, "schedules", str(DEFAULT_3D), "--json")["seed"] == first["seed"]
+    for seed in ("7", "-1"):  # an explicit seed wins; -1 asks for the same derived seed
+        given = run_json(capsys, "plan", str(DEFAULT_3D), "--json", "--seed", seed)
+        assert given["seed"] == (7 if seed == "7" else first["seed"])
+
+
+def test_a_render_uses_the_seed_its_plan_shows(capsys, tmp_path, smoke_root):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(RANDOM_SEED))
+    plan = run_json(capsys, "plan", str(path), "--model", "tiny-t2v", "--json")
+    for flags, seed in (((), plan["seed"]), (("--seed", "7"), 7)):
+        folder = tmp_path / f"run-{seed}"
+        code = main([
+            "render", str(path), *flags, *("--model", "tiny-t2v", "--size", "64x64"),
+            *("--steps", "2", "--quiet", "--out", str(folder)),
+            *("--output-dir", str(tmp_path / "outputs")),
+        ])  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        metadata = json.loads((folder / "metadata.json").read_text())
+        recorded = json.loads((folder / "plan.json").read_text())
+        assert metadata["options"]["seed"] == recorded["seed"] == seed
+        assert [clip["seed"] for clip in metadata["clips"]] == [seed]
+    assert recorded["hash"] != plan["hash"]  # seed 7's plan
+    recorded = json.loads((tmp_path / f"run-{plan['seed']}" / "plan.json").read_text())
+    assert recorded["hash"] == plan["hash"]
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -94,3 +142,39 @@ def test_python_dash_m_entry_point(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_backtick_numexpr_cannot_compile_exits_2_naming_prompt_frame_expression(tmp_path):
+    path = tmp_path / "fur.json"
+    path.write_text(json.dumps({"max_frames": 20, "prompts": {"0": "(fur:`round(1+t/40,2)`)"}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "wan", "plan", str(path), "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: prompts['0']: ") and result.stderr.count("\n") == 1
+    assert "`round(1+t/40,2)` at frame 0" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_schedule_numexpr_failure_exits_2_naming_setting_frame_expression(capsys, tmp_path):
+    path = tmp_path / "overflow.json"
+    path.write_text(json.dumps({"prompts": {"0": "a"}, "translation_x": "0:(0), 10:(10**400)"}))
+    for command in ("schedules", "plan"):
+        assert main([command, str(path), "--json"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: 'translation_x': ") and err.count("\n") == 1
+        assert "(in '10:(10**400)' at frame 10)" in err
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path):
+    path = tmp_path / "long.json"  # schedules --json prints megabytes: far more than a pipe holds
+    path.write_text(json.dumps({"max_frames": 20000, "prompts": {"0": "a"}}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wan", "schedules", str(path), "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout.read(10) == b'{"max_fram'
+    process.stdout.close()  # like `| head -c 10`
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err and err == ""

@@ -213,3 +213,21 @@ def test_profile_lookup():
     assert get_profile("wan2.1-t2v-1.3b") == T2V
     with pytest.raises(ModelError, match="unknown model 'nope'"):
         get_profile("nope")
+
+
+def test_the_seed_rule_an_explicit_seed_wins_and_minus_one_is_derived_from_the_settings():
+    from wan.service import plan_seed
+
+    random_seed = make(seed=-1)
+    derived = plan_seed(random_seed)
+    assert 0 <= derived < 2**32 and plan_seed(make(seed=-1)) == derived  # stable
+    assert plan_seed(random_seed, -1) == derived  # -1 given is the same derived seed
+    assert plan_seed(random_seed, 7) == 7 and plan_seed(make(seed=5), 7) == 7  # override wins
+    assert plan_seed(make(seed=5)) == 5 and plan_seed(make(seed=0), None) == 0
+    assert plan_seed(make(seed=5), -1) == derived  # the seed itself is not part of the content
+    # where the settings came from and the init image's copy do not change it; content does
+    same = parse_settings({"max_frames": 120, "fps": 15, "prompts": {"0": "a"}, "seed": -1}, "x")
+    assert plan_seed(same) == derived
+    assert plan_seed(make(seed=-1, init_image="/a.png")) == plan_seed(make(seed=-1))
+    assert plan_seed(make(seed=-1, prompts={"0": "b"})) != derived
+    assert plan_seed(make(seed=-1, translation_x="0: (2)")) != derived

@@ -1,13 +1,15 @@
 """The command line: ``python -m wan COMMAND ...``.
 
 Every command prints human text by default and JSON on stdout with ``--json``. Exit codes:
-0 success, 2 bad input (one line on stderr that names the problem), anything else is a bug.
+0 success, 2 bad input (one line on stderr that names the problem), 141 when the reader of
+stdout went away (``| head``; no traceback), anything else is a bug.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,15 +23,15 @@ from wan.cli_serve import add_command as add_serve_command
 from wan.cli_ui import add_command as add_ui_command
 from wan.deforum import defaults
 from wan.deforum.schedules import evaluate_schedules
-from wan.deforum.seeds import resolve_seed
 from wan.deforum.settings import DeforumSettings, load_settings
 from wan.errors import WanError
 from wan.host.kornia_compat import hide_unusable_kornia
 from wan.models.identify import profile_for
 from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
-from wan.service import enhance_plan, plan_payload
+from wan.service import enhance_plan, plan_payload, plan_seed
 
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `python -m wan ... | head`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,10 +42,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     hide_unusable_kornia()  # the WebUI's kornia 0.6.7 breaks diffusers' pipeline imports
     try:
-        return args.run(args)
-    except WanError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        try:
+            code = args.run(args)
+        except WanError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = EXIT_BAD_INPUT
+        sys.stdout.flush()  # a closed pipe (`| head`) shows here, not in Python's exit flush
+        return code
+    except BrokenPipeError:
+        # The reader went away: stop quietly, like other command-line tools.
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+
+
+def _stdout_to_devnull() -> None:
+    """Python's recipe for a closed stdout: point it at devnull so the exit flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file: replace the object instead
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process ends
+    finally:
+        os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,16 +103,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings_args(command: argparse.ArgumentParser) -> None:
     command.add_argument("settings", help="Deforum settings file (.txt/.json) or run folder")
-    command.add_argument("--seed", type=int, default=None, help="override the settings' seed")
+    command.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="override the settings' seed (-1: derived from the settings, as render does)",
+    )
     command.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _load(args: argparse.Namespace) -> tuple[DeforumSettings, int]:
     settings = load_settings(args.settings)
-    seed = args.seed if args.seed is not None else settings.seed
-    if seed < -1:
-        raise WanError(f"--seed {seed}: use -1 for a random seed or a number >= 0")
-    return settings, resolve_seed(seed)
+    if args.seed is not None and args.seed < -1:
+        raise WanError(f"--seed {args.seed}: use a number >= 0 (-1: derived from the settings)")
+    return settings, plan_seed(settings, args.seed)
 
 
 def _run_schedules(args: argparse.Namespace) -> int:

@@ -3,14 +3,20 @@
 Each front end turns its input into `DeforumSettings` and `RenderOptions`, then asks this module
 for the plan and its JSON, so `wan plan`, `POST /wan/v1/plan` and the tab's Plan button always
 agree. Nothing here loads model weights (a Qwen enhancer only when enhancement asks for one).
+
+`plan_seed` is the one home of the seed rule (DESIGN.md, "Plan conventions"): every front end
+resolves a seed of -1 through it, so Plan and Render of the same settings use the same seed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import random
 from collections.abc import Mapping
 from typing import Any
 
-from wan.deforum.seeds import resolve_seed
+from wan.deforum.seeds import SEED_SPACE
 from wan.deforum.settings import DeforumSettings, load_settings
 from wan.models.identify import profile_for
 from wan.models.store import StoreConfig
@@ -25,10 +31,40 @@ def settings_from(source: str | Mapping[str, Any] | DeforumSettings) -> DeforumS
     return load_settings(source)
 
 
+# What a derived seed does not depend on: the seed itself, and where the settings came from
+# (the job queue rewrites an init image's path or data URL into its own copy).
+_NOT_SEEDED = ("seed", "source", "init_image")
+
+
+def plan_seed(settings: DeforumSettings, seed: int | None = None) -> int:
+    """The concrete seed a plan of `settings` uses; `seed` is an override (None: not given).
+
+    An explicit seed wins: the override when it is >= 0, else the settings' own when >= 0. A
+    seed of -1 (Deforum's "random") becomes `derived_seed(settings)`, the same every time for
+    the same settings, so `wan plan` and `wan render`, the tab's Plan and Render, and POST
+    /plan and POST /jobs all agree. For another random seed, give one (`new_seed`).
+    """
+    chosen = settings.seed if seed is None else seed
+    return derived_seed(settings) if chosen == -1 else chosen
+
+
+def derived_seed(settings: DeforumSettings) -> int:
+    """A seed in [0, 2**32) from the sha256 of the settings' canonical JSON (their content as
+    `DeforumSettings.to_dict` records it, less the seed, the source name and the init image)."""
+    content = {k: v for k, v in settings.to_dict().items() if k not in _NOT_SEEDED}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big") % SEED_SPACE
+
+
+def new_seed() -> int:
+    """A fresh random seed, for a user who asks for one (the tab's Random button)."""
+    return random.SystemRandom().randrange(SEED_SPACE)
+
+
 def plan_for(settings: DeforumSettings, options: RenderOptions | Mapping | None) -> GenerationPlan:
-    """The plan a render of `settings` with `options` follows (seed -1 drawn here, once)."""
+    """The plan a render of `settings` with `options` follows (seed -1 resolved by plan_seed)."""
     options = parse_options(options)
-    seed = resolve_seed(options.seed if options.seed is not None else settings.seed)
+    seed = plan_seed(settings, options.seed)
     overlap = options.overlap if options.overlap is not None else CONTINUATION_OVERLAP
     return build_plan(settings, profile_for(options.model), seed=seed, overlap=overlap)
 

@@ -56,3 +56,18 @@ def test_inline_init_images_are_saved_for_the_job(idle):
     assert not saved.startswith("data:") and Path(saved).is_file()
     assert Path(saved).read_bytes().startswith(b"\x89PNG")
     assert job_id in Path(saved).parts
+
+
+def test_a_seed_of_minus_one_is_the_one_the_plan_showed(idle):
+    """POST /plan, then POST /jobs of the same settings: one seed (issue 11)."""
+    random_seed = {**SETTINGS, "seed": -1}
+    with_image = {**random_seed, "use_init": True, "init_image": PNG_DATA_URL}
+    for settings, wan in ((random_seed, {}), (with_image, {}), (random_seed, {"seed": 7})):
+        plans = [idle.post("/wan/v1/plan", json=job_body(settings, **wan)) for _ in range(2)]
+        assert all(plan.status_code == 200 for plan in plans), plans[0].text
+        seeds = {(plan.json()["seed"], plan.json()["hash"]) for plan in plans}
+        assert len(seeds) == 1  # planned twice: the same seed and hash
+        (job_id,) = submit(idle, job_body(settings, **wan))
+        job = idle.get(f"/wan/v1/jobs/{job_id}").json()
+        seed = plans[0].json()["seed"]
+        assert job["options"]["seed"] == seed and seed == wan.get("seed", seed)

@@ -1,9 +1,7 @@
-import random
-
 import pytest
 
 from wan.deforum.schedules import evaluate_schedule
-from wan.deforum.seeds import frame_seeds, resolve_seed
+from wan.deforum.seeds import frame_seeds
 from wan.errors import SettingsError
 
 
@@ -45,12 +43,6 @@ def test_schedule_uses_the_seed_schedule_and_draws_for_minus_one():
     assert seeds[0] == 77 and seeds[-1] == 77
     assert all(0 <= s < 2**32 for s in seeds[1:-1])
     assert seeds == frame_seeds("schedule", 77, 6, schedule=schedule)
-
-
-def test_resolve_seed():
-    assert resolve_seed(42) == 42
-    drawn = resolve_seed(-1, random.Random(0))
-    assert 0 <= drawn < 2**32 and drawn == resolve_seed(-1, random.Random(0))
 
 
 def test_errors():

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.jobs.conftest import data_url, options, png_bytes, settings
+from wan.deforum.settings import parse_settings
 from wan.errors import ModelError, OptionsError, ScheduleError, SettingsError
 from wan.host.standalone import StandaloneHost
 from wan.jobs import STATUSES, JobNotFound, JobStateError, RequestError, check_request
 from wan.models.store import StoreConfig
 from wan.paths import job_inputs_dir
+from wan.service import plan_for
 
 
 def test_a_valid_request_is_queued_with_its_options_filled(make_queue):
@@ -140,10 +142,18 @@ def test_host_defaults_fill_what_the_request_left_out(make_queue):
     assert job.options["memory"]["offload"] == "model" and job.options["memory"]["fp8"] is False
 
 
-def test_a_random_seed_is_drawn_once_and_kept(make_queue):
+def test_a_seed_of_minus_one_is_resolved_once_by_the_plans_rule_and_kept(make_queue):
     queue = make_queue()
     job = queue.submit(settings(seed=-1), options())
-    assert isinstance(job.options["seed"], int) and job.options["seed"] >= 0
+    seed = job.options["seed"]
+    assert seed == plan_for(parse_settings(settings(seed=-1)), options()).seed
+    assert queue.submit(settings(seed=-1), options()).options["seed"] == seed  # same settings
+    assert queue.submit(settings(seed=-1), options(seed=-1)).options["seed"] == seed
+    other = settings(seed=-1, prompts={"0": "a red fox in the snow"})
+    assert queue.submit(other, options()).options["seed"] != seed
+    assert queue.submit(settings(seed=-1), options(seed=8)).options["seed"] == 8  # wins
+    queue.cancel(job.id)
+    assert queue.retry(job.id).options["seed"] == seed  # a retry renders the same video
     fixed = queue.submit(settings(seed=5), options())
     assert fixed.options["seed"] is None  # the settings' own seed, as the CLI always did
 

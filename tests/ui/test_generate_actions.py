@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,17 @@ def test_following_no_job_or_an_unknown_job(host, idle_queue):
     assert len(list(actions.follow(None))) == 1
     ((status, _),) = list(actions.follow("0123456789ab"))
     assert status.startswith("**Error:** job 0123456789ab: no such job")
+
+
+def test_render_queues_the_seed_plan_showed(host, idle_queue):
+    """Seed -1 in the settings: Plan and Render resolve it to one seed (issue 11)."""
+    actions = GenerateActions(idle_queue, host)
+    pasted = json.dumps({**SHORT, "seed": -1})
+    shown = [actions.plan(SOURCE_JSON, None, pasted, None, *field_list()) for _ in range(2)]
+    assert shown[0][1] == shown[1][1]  # the summary: seed and plan hash
+    seed = int(re.search(r"seed (\d+), plan", shown[0][1])[1])
+    _, _, rows, _, state = shown[0]
+    for given, expected in ((None, seed), ("-1", seed), ("7", 7)):
+        fields = field_list(seed=given)
+        _, job_id, _, _ = actions.render(SOURCE_JSON, None, pasted, None, rows, state, *fields)
+        assert idle_queue.get(job_id).options["seed"] == expected

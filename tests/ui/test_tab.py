@@ -3,6 +3,7 @@ through gradio's own event machinery: `python -m wan ui` on 127.0.0.1, called by
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -18,10 +19,10 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import _stop as stop_process
-from tests.ui.conftest import ORBIT, field_list
+from tests.ui.conftest import ORBIT, SHORT, field_list
 from wan.ui import build_tab
 from wan.ui.queue import LIVE_SECONDS
-from wan.ui.sources import SOURCE_FILE
+from wan.ui.sources import SOURCE_FILE, SOURCE_JSON
 
 CONTRACT_IDS = (
     "wan_settings_file",
@@ -140,3 +141,55 @@ def test_only_the_stand_alone_page_refreshes_by_gradio_timer(host, idle_queue):
     script = (ROOT / "javascript" / "wan.js").read_text()
     assert "#wan_jobs_refresh" in script
     assert f"PERIOD_MS = {LIVE_SECONDS * 1000};" in script
+
+
+def test_plan_then_render_through_gradio_use_one_seed(wan_ui: str):
+    """Seed -1 (most real settings files): Render renders the seed Plan showed (issue 11)."""
+    from gradio_client import Client
+
+    # gradio_client 0.5 cannot read back Render's empty video: it passes values as they are.
+    raw = {"serialize": False} if "serialize" in inspect.signature(Client).parameters else {}
+    client = Client(wan_ui + "/", verbose=False, **raw)
+    source = (SOURCE_JSON, None, json.dumps({**SHORT, "seed": -1}), None)
+    try:
+        shown = []
+        for _ in range(2):
+            message, summary, table, _ = client.predict(
+                *source, *field_list(), api_name="/wan_plan"
+            )
+            assert message == "", message
+            shown.append(re.search(r"seed (\d+), plan `([0-9a-f]{16})`", summary).groups())
+        assert shown[0] == shown[1]  # planned twice: one seed, one hash
+        client.predict(*source, table, *field_list(), api_name="/wan_render")
+    finally:
+        getattr(client, "close", lambda: None)()
+    seed = int(shown[0][0])
+    (job,) = _get_json(wan_ui + "/wan/v1/jobs?limit=1")["jobs"]
+    assert job["source"] == "ui" and job["options"]["seed"] == seed, job
+    deadline = time.monotonic() + 180
+    while job["status"] == "ACCEPTED" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = _get_json(f"{wan_ui}/wan/v1/jobs/{job['id']}")
+    assert job["status"] == "SUCCEEDED", job
+    metadata = json.loads((Path(job["run_dir"]) / "metadata.json").read_text())
+    assert [clip["seed"] for clip in metadata["clips"]] == [seed]
+
+
+def _get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def test_the_random_button_puts_a_new_seed_in_the_seed_box(host, idle_queue):
+    from wan.ui.generate import random_seed
+
+    config = config_of(build_tab(idle_queue, host))
+    ids = {c["id"]: c["props"].get("elem_id") for c in config["components"]}
+    wired = set()
+    for dependency in config["dependencies"]:
+        for target in dependency["targets"]:  # gradio 4: (id, event); gradio 3: id
+            source = target[0] if isinstance(target, (list, tuple)) else target
+            wired |= {(ids.get(source), ids.get(output)) for output in dependency["outputs"]}
+    assert ("wan_new_seed", "wan_seed") in wired
+    seeds = {int(random_seed()) for _ in range(4)}
+    assert len(seeds) > 1 and all(0 <= seed < 2**32 for seed in seeds)

@@ -21,13 +21,6 @@ from wan.errors import SettingsError
 SEED_SPACE = 2**32
 
 
-def resolve_seed(seed: int, rng: random.Random | None = None) -> int:
-    """A concrete seed: -1 becomes a random one (once per plan; the plan stores it)."""
-    if seed != -1:
-        return seed
-    return (rng or random.SystemRandom()).randrange(SEED_SPACE)
-
-
 def frame_seeds(
     behavior: str,
     seed: int,

@@ -2,8 +2,9 @@
 
 Everything cheap is validated here, before the job is queued, so a bad request fails at once
 with a message naming the field instead of failing minutes later in the worker: the settings
-parse, the options parse (host defaults merged in), the plan is built. A random seed (-1) is
-drawn once here and kept in the options, so a resume or retry renders the same video.
+parse, the options parse (host defaults merged in), the plan is built. A seed of -1 is resolved
+here by the plan's rule (`wan.service.plan_seed`: the seed POST /plan and the tab's Plan showed)
+and kept in the options, so a resume or retry renders the same video.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def take_request(
     plan = plan_for(deforum, parsed)
     stored = options_to_dict(parsed)
     if (parsed.seed if parsed.seed is not None else deforum.seed) == -1:
-        stored["seed"] = plan.seed  # drawn once: every attempt renders the same video
+        stored["seed"] = plan.seed  # resolved once: every attempt renders the same video
     return Intake(raw, stored, label, tuple(images))
 
 

@@ -126,7 +126,13 @@ class RenderOptions(StrictModel):
         None, gt=0, le=100, description="flow matching shift (default: model's for the size)"
     )
     seed: int | None = Field(
-        None, ge=-1, le=2**32 - 1, description="seed override, -1 random (default: settings' seed)"
+        None,
+        ge=-1,
+        le=2**32 - 1,
+        description=(
+            "seed override (default: the settings' seed); -1: a seed derived from the settings, "
+            "the same for the same settings"
+        ),
     )
     # None: wan.plan.CONTINUATION_OVERLAP (the one place that decides it).
     overlap: int | None = Field(

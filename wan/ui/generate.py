@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 
 from wan.host.base import Host
+from wan.service import new_seed
 from wan.ui import compat
 from wan.ui.generate_actions import IMAGE_LABELS, GenerateActions
 from wan.ui.model_choices import (
@@ -109,12 +110,17 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                     value=start["guidance"],
                     label="Guidance (0: the model's)",
                     elem_id="wan_guidance",
+                    scale=2,
                 )
                 seed = gr.Textbox(
                     value=start["seed"],
-                    label="Seed (empty: the settings' seed; -1: random)",
+                    label="Seed (empty: the settings'; -1: derived from the settings)",
                     placeholder="the settings' seed",
                     elem_id="wan_seed",
+                    scale=2,
+                )
+                new_seed_button = gr.Button(
+                    "Random seed", size="sm", elem_id="wan_new_seed", scale=1
                 )
             need = image_need(ref)
             init_image = compat.image_input(
@@ -232,6 +238,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     run.select(lambda: SOURCE_RUN, None, [source_kind], **compat.QUIET)
     refresh_runs.click(lambda: compat.update(choices=recent_runs(host.output_root())), None, [run])
     refresh_models.click(lambda value: model_update(host, value), [model], [model])
+    new_seed_button.click(random_seed, None, [seed], **compat.QUIET)
     model.change(actions.model_changed, [model, size], [size, init_image], **compat.QUIET)
     for component in memory_inputs:
         component.change(actions.estimate, memory_inputs, [estimate], **compat.QUIET)
@@ -241,6 +248,11 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
 def source_visibility(kind: str) -> list[Any]:
     """Show the input of the chosen source only (upload, JSON box, recent runs: SOURCES order)."""
     return [compat.update(visible=kind == each) for each in SOURCES]
+
+
+def random_seed() -> str:
+    """A new random seed for the seed box: Plan and Render then both use it."""
+    return str(new_seed())
 
 
 def model_update(host: Host, value: str | None) -> Any:
