@@ -142,3 +142,55 @@ def test_file_hash_and_adapter_names(tmp_path: Path) -> None:
         lora_file_hash(tmp_path / "nope.safetensors")
     assert adapter_name(2, path) == "lora2_My_Style_v1_2"
     assert "." not in adapter_name(0, Path("a.b.c.safetensors"))
+
+
+@pytest.mark.parametrize("kind", ["wrong width", "not a lora", "pickled"])
+def test_a_lora_that_cannot_fit_is_refused_before_the_model_loads(
+    folders, tmp_path: Path, monkeypatch, kind: str
+) -> None:
+    """It was refused only after the model had loaded (13-22 s), diffusers' size mismatch first."""
+    import torch
+    from safetensors.torch import save_file
+
+    from tests.render.test_runner import SETTINGS
+    from wan.deforum.settings import parse_settings
+    from wan.host.standalone import StandaloneHost
+    from wan.models.identify import profile_for
+    from wan.plan import CONTINUATION_OVERLAP, build_plan
+    from wan.render import model_session
+    from wan.render.options import parse_options
+    from wan.render.runner import Runner
+
+    path = tmp_path / ("style.pt" if kind == "pickled" else "style.safetensors")
+    if kind == "wrong width":  # a LoRA for a model 5120 wide (14B)
+        save_file({"blocks.0.self_attn.q.lora_down.weight": torch.zeros(4, 5120),
+                   "blocks.0.self_attn.q.lora_up.weight": torch.zeros(5120, 4)}, path)  # fmt: skip
+    elif kind == "not a lora":
+        save_file({"model.layers.0.weight": torch.zeros(4, 4)}, path)
+    else:
+        path.write_bytes(b"pickled")
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded before the LoRA was checked")
+
+    monkeypatch.setattr(model_session.ModelSession, "open", never)
+    data = parse_settings(SETTINGS)
+    plan = build_plan(data, profile_for("tiny-t2v"), seed=1, overlap=CONTINUATION_OVERLAP)
+    options = parse_options({"model": "tiny-t2v", "size": "64x64", "steps": 2,
+                             "loras": [{"path": str(path), "strength": 1.0}]})  # fmt: skip
+    host = StandaloneHost(output_dir=str(tmp_path / "outputs"))
+    expected = {
+        "wrong width": "made for a model 5120 wide, this model is",
+        "not a lora": "no LoRA weights in it",
+        "pickled": r"only \.safetensors",
+    }
+    with pytest.raises(RenderError, match=expected[kind]):
+        Runner().run(plan, options, host, run_dir=tmp_path / "run")
+
+
+def test_a_lora_made_for_the_model_passes_the_check(folders, tiny_lora) -> None:
+    from wan.models.detect import detect_model
+    from wan.render.lora import check_lora_fits
+
+    signature = detect_model(folders["tiny-t2v"]).signature
+    check_lora_fits(tiny_lora, signature.transformer.hidden_size)

@@ -25,7 +25,7 @@ from wan.models import store
 from wan.models.catalog import CatalogEntry, get_entry, wan_entries
 from wan.models.detect import Detection, detect_model
 from wan.plan import GenerationPlan
-from wan.render.lora import lora_file_hash
+from wan.render.lora import check_lora_fits, lora_file_hash
 from wan.render.options import RenderOptions, options_to_dict
 from wan.render.prompt_syntax import clean_prompt, find_lora
 from wan.render.sizes import choose_size
@@ -128,6 +128,9 @@ def prepare_job(
     defaults = entry.defaults if entry is not None else None
     enhanced, enhance_warnings = _enhanced_prompts(plan, options, config)
     prompts, loras, warnings = _prompts_and_loras(plan, options, lora_dirs, enhanced)
+    width = detection.signature.transformer.hidden_size if detection.signature else None
+    for path, _ in loras:
+        check_lora_fits(path, width)
     warnings = [*enhance_warnings, *warnings]
     init_image = options.init_image or (settings.init_image if settings.use_init else None)
     if init_image and not Path(init_image).is_file():

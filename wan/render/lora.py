@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,41 @@ def check_lora_file(path: Path) -> Path:
     if not path.is_file():
         raise RenderError(f"LoRA file {path} does not exist; check the path or remove it")
     return path
+
+
+# A LoRA's down (A) matrices read the layer's input: [rank, in_features].
+_DOWN = re.compile(r"(?:lora_A|lora_down)(?:\.[\w-]+)?\.weight$")
+
+
+def check_lora_fits(path: Path, hidden_size: int | None) -> None:
+    """Before any weights load: a .safetensors file holding LoRA weights whose layers are as
+    wide as the model's (`hidden_size`: the transformer's width; None: not checked). A LoRA
+    for another model was refused only once the model had loaded, after diffusers' multi-line
+    size mismatch."""
+    from wan.errors import ModelError
+    from wan.models.safetensors_header import read_safetensors_header
+
+    path = check_lora_file(path)
+    try:
+        header = read_safetensors_header(path)
+    except ModelError as exc:
+        raise RenderError(f"LoRA {path}: {exc}") from None
+    widths = Counter(
+        info.shape[1]
+        for name, info in header.tensors.items()
+        if _DOWN.search(name) and len(info.shape) == 2
+    )
+    if not widths:
+        raise RenderError(
+            f"LoRA {path}: no LoRA weights in it (no lora_A / lora_down tensors among its "
+            f"{len(header.tensors)}); is it a LoRA file?"
+        )
+    if hidden_size is not None and hidden_size not in widths:
+        width = widths.most_common(1)[0][0]
+        raise RenderError(
+            f"LoRA {path.name} was made for a model {width} wide, this model is {hidden_size} "
+            "wide: use a LoRA made for this model (e.g. a Wan 1.3B LoRA on a 1.3B model)"
+        )
 
 
 def load_loras(
