@@ -253,3 +253,17 @@ def test_a_cancel_during_the_last_clip_or_the_video_write_is_honoured(tmp_path, 
     leftovers = [p.name for p in result.run_dir.iterdir() if p.name.startswith(("video", "."))]
     assert leftovers == []  # no video, no partial files
     assert json.loads((result.run_dir / "run.json").read_text())["status"] == "cancelled"
+
+
+def test_a_resumed_render_removes_what_a_killed_video_write_left(tmp_path, smoke_root):
+    """A kill during the final write left `.video.mp4.*.part` and `.frames.part` files behind
+    a successful resume (raw frames: large at real sizes)."""
+    _, done = render(tmp_path, "tiny-t2v", "run")
+    (done.run_dir / "video.mp4").unlink()
+    leftovers = [done.run_dir / ".video.mp4.k1ll3d.part", done.run_dir / ".video.mp4.x.frames.part"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"\0" * 1000)
+    _, resumed = render(tmp_path, "tiny-t2v", "run")
+    assert resumed.status == "done" and resumed.video.is_file()
+    assert not any(leftover.exists() for leftover in leftovers)
+    assert not list(done.run_dir.glob(".*.part"))

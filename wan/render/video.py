@@ -127,6 +127,7 @@ def write_video(
         raise RenderError(f"cannot create the folder for {path}: {exc.strerror or exc}") from None
 
     reiterable = isinstance(frames, (Sequence, np.ndarray))
+    remove_leftovers(path)
     encoded = _temporary_beside(path, ".part")
     spool: _Spool | None = None
     written = 0
@@ -255,6 +256,19 @@ def _fps_text(fps: float) -> str:
     """fps as an exact fraction for ffmpeg (29.97 -> 2997/100), not a rounded float."""
     fraction = Fraction(fps).limit_denominator(1_000_000)
     return str(fraction.numerator) if fraction.denominator == 1 else str(fraction)
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Delete the temporary files an earlier write of `path` left when its process was killed
+    (`.NAME.*.part`, `.NAME.*.frames.part`: raw frames, large at real sizes); the removed."""
+    removed = []
+    for leftover in Path(path).parent.glob(f".{Path(path).name}.*.part"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+            removed.append(leftover)
+    if removed:
+        log.info("removed %d unfinished file(s) of an earlier write of %s", len(removed), path)
+    return removed
 
 
 def _temporary_beside(path: Path, suffix: str) -> Path:
