@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from wan.deforum.json_values import check_json_value
 from wan.deforum.settings import DeforumSettings, parse_settings
 from wan.errors import ModelError, WanError
 from wan.jobs import RequestError, check_request
@@ -57,9 +58,11 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise RequestError('body: empty; send a JSON object such as {"deforum_settings": {...}}')
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise RequestError(f"body: not valid JSON ({exc})") from None
+    check_json_value(body, "", RequestError)  # every field, before any other code reads it
+    return body
 
 
 def json_type(value: Any) -> str:

@@ -3,6 +3,8 @@ never reach the file system (ids, init images, models, LoRAs, prompt models)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.api.server import SETTINGS, WAN, job_body
@@ -122,3 +124,31 @@ def test_enhance_body_errors_name_the_field(idle):
 
 def test_query_parameters_are_checked(idle):
     assert "limit" in detail(idle.get("/wan/v1/jobs", params={"limit": 0}))
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (job_body({**SETTINGS, "prompts": {"0": "a \ud800 sea"}}), ["prompts.0", "Unicode"]),
+        (job_body({**SETTINGS, "my_key": nested(400)}), ["my_key", "nested more than"]),
+        (job_body(prompt_overrides={"0": "\udfff"}), ["prompt_overrides.0", "Unicode"]),
+    ],
+)
+def test_one_bad_string_or_deep_list_never_breaks_the_queue_for_everyone(idle, route, body, words):
+    """A lone surrogate or a list nested 400 deep was stored (POST answered 500) and then every
+    GET /jobs answered 500, also after a restart."""
+    before = job_count(idle)
+    raw = json.dumps(body).encode()  # ASCII with \ud800 escapes: valid JSON, as a client sends it
+    headers = {"content-type": "application/json"}
+    text = detail(idle.post(route, content=raw, headers=headers))
+    for word in words:
+        assert word in text, text
+    assert job_count(idle) == before and idle.get("/wan/v1/jobs").status_code == 200

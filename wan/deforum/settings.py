@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from wan.deforum import defaults
+from wan.deforum.json_values import check_json_value
 from wan.errors import SettingsError
 
 STYLE_UI = "ui-saved"
@@ -123,6 +124,7 @@ def parse_settings(data: Any, source: str = "<dict>") -> DeforumSettings:
     """Validate a settings dict; missing keys take Deforum's defaults, unknown keys are kept."""
     if not isinstance(data, Mapping):
         raise SettingsError(f"{source}: settings must be a JSON object, got {type(data).__name__}")
+    check_json_value(data, "", lambda reason: SettingsError(f"{source}: setting {reason}"))
     raw = _rename_legacy(data)
     read = _Reader(raw, source)
     mode = read.scalar("animation_mode")

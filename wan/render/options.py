@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from wan.deforum.json_values import check_json_value
 from wan.errors import OptionsError
 from wan.render.option_checks import (
     PYDANTIC_V2,
@@ -217,6 +218,7 @@ def parse_options(data: Mapping[str, Any] | RenderOptions | None) -> RenderOptio
         raise OptionsError(
             f"render options: expected a JSON object of options, not {type(data).__name__}"
         )
+    check_json_value(data, "", lambda reason: OptionsError(f"render option {reason}"))
     naming = ErrorNaming(json_key_name, lambda loc: value_at(data, loc), json_keys=True)
     return validate_options({str(k): v for k, v in data.items()}, naming)
 
