@@ -20,8 +20,10 @@ from typing import Any
 
 from wan.deforum import defaults
 from wan.deforum.json_values import check_json_value
+from wan.deforum.seeds import SEED_SPACE
 from wan.errors import SettingsError
 
+MAX_INT32 = 2**31 - 1  # counts beyond this mean nothing to Deforum and overflow numpy
 STYLE_UI = "ui-saved"
 STYLE_RUN = "run-saved"
 STYLE_LEGACY = "legacy"
@@ -270,10 +272,12 @@ class _Reader:
         value = self.raw.get(key, default)
         return default if value is None else self._str(key, value)
 
-    def at_least(self, key: str, low: int) -> int:
+    def at_least(self, key: str, low: int, high: int = MAX_INT32) -> int:
         value = self.scalar(key)
         if value < low:
             raise self.fail(key, f"is {value}; it must be at least {low}")
+        if value > high:
+            raise self.fail(key, f"is {value}; it must be at most {high}")
         return value
 
     def positive(self, key: str) -> float:
@@ -284,8 +288,11 @@ class _Reader:
 
     def seed(self) -> int:
         value = self.scalar("seed")
-        if value < -1:
-            raise self.fail("seed", f"is {value}; use -1 for a random seed or a number >= 0")
+        if not -1 <= value < SEED_SPACE:
+            raise self.fail(
+                "seed",
+                f"is {value}; use -1 for a random seed or a number from 0 to {SEED_SPACE - 1}",
+            )
         return value
 
     def schedules(self) -> dict[str, str]:
