@@ -12,7 +12,7 @@ from tests.ui.conftest import SHORT
 from wan.render.video import write_video
 from wan.ui.options_form import FIELDS
 from wan.ui.outputs import rendered_runs, run_request, thumbnail
-from wan.ui.outputs_tab import gallery_items, load_values, show_run
+from wan.ui.outputs_tab import GENERATE_TAB, gallery_items, load_values, show_run
 from wan.ui.sources import SOURCE_JSON
 
 OPTIONS = {"model": "tiny-t2v", "size": "64x64", "steps": 3, "memory": {"fp8": False}}
@@ -74,14 +74,16 @@ def test_a_run_loads_back_with_its_settings_and_options(tmp_path, host):
     class Clicked:
         index = 0
 
-    video, summary, chosen = show_run(host.output_root(), folders, Clicked())
+    video, summary, chosen = show_run(folders, Clicked())
     assert video == str(folder / "video.mp4") and chosen == str(folder) and summary["size"]
     loaded = load_values(host, chosen)
     assert loaded[0] == SOURCE_JSON and json.loads(loaded[1]) == SHORT
-    values = dict(zip(FIELDS, loaded[2:-1], strict=True))
+    values = dict(zip(FIELDS, loaded[2:-2], strict=True))
     assert values["model"].startswith("tiny-t2v · ") and values["steps"] == 3
-    assert values["size"] == "64x64" and values["fp8"] == "off" and values["offload"] == "auto"
-    assert "Loaded the settings and options of `run`" in loaded[-1]
+    assert values["size"]["value"] == "64x64" and values["size"]["choices"] == ["auto", "64x64"]
+    assert values["fp8"] == "off" and values["offload"] == "auto"
+    assert "Loaded the settings and options of `run`" in loaded[-2]
+    assert loaded[-1]["selected"] == GENERATE_TAB
 
 
 def test_a_run_without_metadata_takes_its_options_from_the_plan(tmp_path):
@@ -90,6 +92,8 @@ def test_a_run_without_metadata_takes_its_options_from_the_plan(tmp_path):
 
 
 def test_loading_nothing_or_a_broken_run_is_a_message(tmp_path, host):
-    assert load_values(host, None)[-1].startswith("**Error:** pick a video")
+    assert load_values(host, None)[-2].startswith("**Error:** pick a video")
     (tmp_path / "empty").mkdir()
-    assert "no deforum_settings.json" in load_values(host, str(tmp_path / "empty"))[-1]
+    broken = load_values(host, str(tmp_path / "empty"))
+    assert "no deforum_settings.json" in broken[-2]
+    assert "selected" not in broken[-1]  # an error stays on the Outputs tab

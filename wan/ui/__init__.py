@@ -21,18 +21,18 @@ def build_tab(queue: Any, host: Host, live_refresh: bool = False) -> Any:
 
     from wan.ui.generate import build_generate
     from wan.ui.models import build_models
-    from wan.ui.outputs_tab import build_outputs
+    from wan.ui.outputs_tab import GENERATE_TAB, build_outputs
     from wan.ui.queue import build_queue
 
     css = STYLE.read_text(encoding="utf-8") if STYLE.is_file() else None
     blocks = gr.Blocks(analytics_enabled=False, title="Wan video", css=css)
-    with blocks, gr.Tabs(elem_id="wan_tabs"):
-        with gr.Tab("Generate", elem_id="wan_tab_generate"):
+    with blocks, gr.Tabs(elem_id="wan_tabs") as tabs:
+        with gr.Tab("Generate", id=GENERATE_TAB, elem_id="wan_tab_generate"):
             form = build_generate(queue, host)
         with gr.Tab("Models", elem_id="wan_tab_models"):
             build_models(host, form.model)
         with gr.Tab("Queue", elem_id="wan_tab_queue"):
             build_queue(queue, blocks, live_refresh)
-        with gr.Tab("Outputs", elem_id="wan_tab_outputs"):
-            build_outputs(host, form)
+        with gr.Tab("Outputs", id="outputs", elem_id="wan_tab_outputs") as outputs_tab:
+            build_outputs(host, form, queue, tabs, outputs_tab)
     return blocks

@@ -1,5 +1,9 @@
-"""The Outputs tab's data: rendered videos under `<output root>/wan-videos/`, their metadata, and
-the settings and options that made them (to load back into Generate).
+"""The Outputs tab's data: rendered videos, their metadata, and the settings and options that
+made them (to load back into Generate).
+
+The videos are those of every run folder the job queue knows (a CLI render's `--out` folder
+included, wherever it is) and of the run folders under the output root (`wan-videos/*` and any
+`*/*` holding a video.mp4, such as `make demo`'s `outputs/demo/run`), one entry per folder.
 
 A run folder holds `video.mp4`, `metadata.json` (options, model, size, timings) and
 `deforum_settings.json` (wan.render.run_folder). The gallery shows each video's first frame,
@@ -8,8 +12,10 @@ saved once as a PNG in the extension's data folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +26,10 @@ from wan.paths import data_dir
 log = logging.getLogger(__name__)
 
 VIDEOS_FOLDER = "wan-videos"
+VIDEO_NAME = "video.mp4"
 GALLERY_LIMIT = 60
+# Where a run folder can lie under the output root (depth 1 and 2: wan-videos/<run>, demo/run).
+ROOT_PATTERNS = (f"*/{VIDEO_NAME}", f"*/*/{VIDEO_NAME}")
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,7 @@ class RenderedRun:
     folder: Path
     video: Path
     metadata: dict[str, Any]
+    origin: str = ""  # "job <id> (<status>)" for a queue job's run, "" for a folder found on disk
 
     @property
     def caption(self) -> str:
@@ -41,6 +51,8 @@ class RenderedRun:
         video = meta.get("video") or {}
         if video.get("frames"):
             parts.append(f"{video['frames']} frames at {video.get('fps', 0):g} fps")
+        if self.origin:
+            parts.append(self.origin)
         return " · ".join(parts)
 
     def summary(self) -> dict[str, Any]:
@@ -48,6 +60,7 @@ class RenderedRun:
         meta = self.metadata
         return {
             "folder": str(self.folder),
+            "origin": self.origin or "output folder",
             "model": meta.get("model"),
             "size": meta.get("size"),
             "video": meta.get("video"),
@@ -58,21 +71,50 @@ class RenderedRun:
         }
 
 
-def rendered_runs(output_root: Path, limit: int = GALLERY_LIMIT) -> list[RenderedRun]:
-    """Finished runs (those with a video), newest first."""
-    root = Path(output_root) / VIDEOS_FOLDER
-    if not root.is_dir():
-        return []
-    found = []
-    for video in root.glob("*/video.mp4"):
+def rendered_runs(
+    output_root: Path, jobs: Iterable[Any] = (), limit: int = GALLERY_LIMIT
+) -> list[RenderedRun]:
+    """Finished runs (folders holding a video), newest first, one per folder (by resolved path):
+    the run folders of `jobs` (wan.jobs.Job, any status, as long as the video is there) and
+    those under `output_root`. A folder that no longer exists is left out."""
+    found: dict[Path, tuple[float, Path, str]] = {}
+
+    def add(video: Path, origin: str) -> None:
         try:
-            found.append((video.stat().st_mtime, video))
+            key = video.parent.resolve()
+            mtime = video.stat().st_mtime
         except OSError:
-            continue
-    found.sort(key=lambda item: (item[0], str(item[1])), reverse=True)
-    return [RenderedRun(v.parent, v, read_json(v.parent / "metadata.json")) for _, v in found][
-        :limit
-    ]
+            return
+        if video.is_file() and key not in found:
+            found[key] = (mtime, video, origin)
+
+    for job in jobs:
+        video = _job_video(job)
+        if video is not None:
+            add(video, f"job {job.id} ({job.status})")
+    root = Path(output_root)
+    if root.is_dir():
+        for pattern in ROOT_PATTERNS:
+            for video in root.glob(pattern):
+                add(video, "")
+    ordered = sorted(found.values(), key=lambda item: (item[0], str(item[1])), reverse=True)
+    return [run_at(video.parent, origin, video) for _, video, origin in ordered[:limit]]
+
+
+def _job_video(job: Any) -> Path | None:
+    """A job's video: the one it recorded, else `video.mp4` in its run folder; None if neither."""
+    for candidate in (job.video, Path(job.run_dir) / VIDEO_NAME if job.run_dir else None):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def run_at(folder: Path, origin: str = "", video: Path | None = None) -> RenderedRun:
+    """The run in `folder` (its video.mp4 unless `video` names another file)."""
+    folder = Path(folder)
+    return RenderedRun(
+        folder, video or folder / VIDEO_NAME, read_json(folder / "metadata.json"), origin
+    )
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -92,7 +134,9 @@ def thumbnail(run: RenderedRun, folder: Path | None = None) -> Path | None:
     from wan.render.video import read_video_frames
 
     stamp = int(run.video.stat().st_mtime)
-    target = (folder or data_dir() / "thumbnails") / f"{run.folder.name}-{stamp}.png"
+    # run folders of the same name in different places (two `--out .../run`) get their own
+    where = hashlib.sha256(str(run.video.resolve()).encode()).hexdigest()[:8]
+    target = (folder or data_dir() / "thumbnails") / f"{run.folder.name}-{where}-{stamp}.png"
     if target.is_file():
         return target
     try:
