@@ -121,7 +121,9 @@ def test_render_is_followed_until_the_video_is_there(host, queue):
     status, video = updates[-1]
     assert "**SUCCEEDED**" in status and "100%" in status, status
     assert video == str(queue.video_path(job_id)) and Path(video).read_bytes()[4:8] == b"ftyp"
-    assert all(isinstance(v, dict) for _, v in updates[:-1])  # the video is left alone until then
+    # until then the video is left alone or shows the newest finished clip's preview
+    clips = Path(queue.get(job_id).run_dir) / "clips"
+    assert all(isinstance(v, dict) or Path(v).parent == clips for _, v in updates[:-1])
 
 
 def test_following_no_job_or_an_unknown_job(host, idle_queue):

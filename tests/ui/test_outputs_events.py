@@ -97,11 +97,6 @@ def test_load_into_generate_keeps_a_custom_size_and_selects_generate(host, idle_
     assert shown["wan_outputs_message"].startswith("Loaded the settings and options of `custom`")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GenerateActions.model_changed (wan/ui/generate_actions.py, outside this change) "
-    "turns a size the model does not list into auto when Load changes the model",
-)
 def test_the_model_change_that_load_sets_off_keeps_the_custom_size(host, idle_queue):
     """Load sets the model, so gradio runs the model dropdown's change event next."""
     folder = make_run(Path(host.output_root()), "custom", 1_000)

@@ -19,6 +19,9 @@ from typing import Any
 
 from wan.errors import OptionsError, WanError
 from wan.host.base import Host
+from wan.models.catalog import wan_entries
+from wan.render.checkpoints import CLIPS_DIR
+from wan.render.sizes import format_size, parse_size
 from wan.service import plan_request
 from wan.ui import compat
 from wan.ui.jobs_view import status_text
@@ -39,7 +42,8 @@ IMAGE_LABELS = {
 
 
 def error_text(exc: Exception) -> str:
-    return f"**Error:** {exc}"
+    # "<" escaped: a message naming "<dict>" (pasted settings) would lose it as an HTML tag
+    return f"**Error:** {str(exc).replace('<', '&lt;')}"
 
 
 def field_values(fields: tuple[Any, ...]) -> dict[str, Any]:
@@ -65,6 +69,22 @@ def image_data_url(path: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
+def newest_preview(run_dir: str | None) -> Path | None:
+    """The preview mp4 of the run's newest finished clip (`clips/clip_0003.mp4`: the renderer
+    writes one as each clip is saved, atomically), or None before the first clip is done."""
+    if not run_dir:
+        return None
+    found = []
+    try:
+        for path in (Path(run_dir) / CLIPS_DIR).glob("clip_*.mp4"):
+            number = path.stem.removeprefix("clip_")
+            if number.isdigit():
+                found.append((int(number), path))
+    except OSError:
+        return None
+    return max(found)[1] if found else None
+
+
 @dataclass
 class GenerateActions:
     queue: Any  # wan.jobs.JobQueue
@@ -82,7 +102,7 @@ class GenerateActions:
             options = merge_defaults(build_options(values), self.host.option_defaults())
             plan, payload = plan_request(source.settings, options, self.host.store_config())
             rows = clip_rows(payload)
-            plot = plot_plan(source.settings, plan)
+            plot = plot_plan(source.settings, plan, name=source.name)
         except WanError as exc:
             return error_text(exc), "", [], None, None
         state = {
@@ -112,15 +132,20 @@ class GenerateActions:
         return note, job.id, status_text(job), None
 
     def follow(self, job_id: str | None) -> Iterator[tuple]:
-        """(status line, video) while the job runs; the video once it succeeded."""
+        """(status line, video) while the job runs, the video being the newest finished clip's
+        preview as each clip is done; the final video once it succeeded."""
         if not job_id:
             yield compat.update(), compat.update()
             return
+        shown = None
         while True:
             try:
                 job = self.queue.wait(job_id, timeout=POLL_SECONDS)
                 if not job.done:
-                    yield status_text(job), compat.update()
+                    preview = newest_preview(job.run_dir)
+                    changed = preview is not None and preview != shown
+                    shown = preview if changed else shown
+                    yield status_text(job), (str(preview) if changed else compat.update())
                     continue
                 video = self.queue.video_path(job_id) if job.status == "SUCCEEDED" else None
             except WanError as exc:
@@ -134,7 +159,8 @@ class GenerateActions:
         ref = ref_from_choice(choice)
         sizes = size_choices(ref)
         need = image_need(ref)
-        keep = size if size in sizes else AUTO
+        keep = size if size in sizes or _custom(size) else AUTO
+        sizes = sizes if keep in sizes else [*sizes, keep]  # a custom WxH stays (Load, typed)
         return (
             compat.update(choices=sizes, value=keep),
             compat.update(visible=need != "none", label=IMAGE_LABELS[need]),
@@ -172,3 +198,14 @@ class GenerateActions:
             f"{values['model']} makes video from a first image: upload one in Init image "
             "(or use a Deforum settings file with use_init and init_image)"
         )
+
+
+def _custom(size: str | None) -> bool:
+    """A "WxH" the user chose (typed, or a loaded run's): well formed and no model's preset
+    size (a preset of the previous model goes back to auto when the model changes)."""
+    try:
+        parse_size(str(size))
+    except ValueError:
+        return False
+    presets = {format_size(w, h) for entry in wan_entries() for w, h in entry.profile().sizes}
+    return size not in presets

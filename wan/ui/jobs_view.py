@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -37,15 +38,45 @@ def phase_text(job: Any) -> str:
     return f"{job.phase} ({job.step_phase})" if running else job.phase
 
 
-def status_text(job: Any) -> str:
-    """One markdown line: status, phase, clip i/n, step j/m and percent; errors in full."""
+def duration_text(seconds: float) -> str:
+    """4s, 2m 05s, 1h 02m."""
+    seconds = max(round(seconds), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def time_text(job: Any, now: float | None = None) -> str:
+    """While a job runs: the time since it started and, once some of it is done, the time left
+    at that pace (an estimate: model loading counts as render time). Else ""."""
+    if job.done or job.started is None or shown_status(job) in ("QUEUED", "WAITING"):
+        return ""
+    elapsed = max((time.time() if now is None else now) - job.started, 0.0)
+    text = f"{duration_text(elapsed)} elapsed"
+    done = float(job.phase_progress or 0)
+    if 0 < done < 1:
+        text += f", about {duration_text(elapsed * (1 - done) / done)} left (estimate)"
+    return text
+
+
+def status_text(job: Any, now: float | None = None) -> str:
+    """One markdown line: status, phase, clip i/n, step j/m, percent and, while it runs, the
+    elapsed and estimated remaining time; errors in full."""
     parts = [f"**{shown_status(job)}**", phase_text(job)]
     if job.clips:
         parts.append(f"clip {job.clip}/{job.clips}")
     if job.steps:
         parts.append(f"step {job.step}/{job.steps}")
     parts.append(progress_text(job))
-    line = f"job `{job.id}` ({job.name}): " + " · ".join(parts)
+    timing = time_text(job, now)
+    if timing:
+        parts.append(timing)
+    name = html.escape(job.name or "")  # "<pasted>" (an API job) would vanish as an HTML tag
+    line = f"job `{job.id}` ({name}): " + " · ".join(parts)
     if job.error:
         line += f"\n\n{job.error}"
     if job.video and job.status == "SUCCEEDED":

@@ -6,6 +6,7 @@ on); the user may edit it, and an edited cell becomes that clip's prompt overrid
 
 from __future__ import annotations
 
+import html
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from wan.deforum import defaults
 from wan.deforum.schedules import evaluate_schedules
 from wan.deforum.settings import DeforumSettings
 from wan.plan import GenerationPlan
+from wan.prompt_diff import differing_parts, shared_ends
 
 HEADERS = ["clip", "frames", "model frames", "prompt", "prompt to use (editable)", "motion"]
 DATATYPES = ["str"] * len(HEADERS)  # an empty table then shows an empty row, not a 0
@@ -22,17 +24,21 @@ PROMPT_COLUMN = 4
 
 
 def clip_rows(payload: Mapping[str, Any]) -> list[list[Any]]:
-    """One row per clip of a plan payload (wan.service.plan_payload)."""
+    """One row per clip of a plan payload (wan.service.plan_payload). The "prompt" column shows
+    the part of each prompt that differs when the clips share a long start or end (the summary
+    gives that shared text); the editable column keeps the whole prompt."""
+    clips = payload["clips"]
+    prompts = differing_parts([clip["prompt"] for clip in clips])
     return [
         [
             clip["index"],
             f"{clip['start_frame']}-{clip['end_frame']}",
             f"{clip['model_start']}-{clip['model_end']} ({clip['num_frames']})",
-            clip["prompt"],
+            prompt,
             prompt_to_use(clip),
             clip["motion"]["phrase"],
         ]
-        for clip in payload["clips"]
+        for clip, prompt in zip(clips, prompts, strict=True)
     ]
 
 
@@ -62,14 +68,32 @@ def summary(plan: GenerationPlan, payload: Mapping[str, Any]) -> str:
     ]
     if payload.get("smoke"):
         lines.append(f"{plan.model.id} is a tiny random smoke model: its output is noise.")
+    start, end = shared_ends([clip["prompt"] for clip in payload["clips"]])
+    if start:
+        lines.append(f"The clips' prompts all start with: {_quoted(start)}")
+    if end:
+        lines.append(f"The clips' prompts all end with: {_quoted(end)}")
+    if start or end:
+        lines.append("The table's prompt column shows the part that differs.")
     for clip in payload["clips"]:
         for warning in clip.get("enhance_warnings") or ():
             lines.append(f"clip {clip['index']}: {warning}")
     return "\n\n".join(lines)
 
 
-def plot_plan(settings: DeforumSettings, plan: GenerationPlan, folder: Path | None = None) -> Path:
-    """The motion plot as a PNG named by the plan's hash (a temporary folder by default)."""
+def _quoted(text: str) -> str:
+    """Prompt text for markdown: whole, with the characters markdown or HTML would eat escaped."""
+    return html.escape(" ".join(text.split())).replace("*", "\\*").replace("_", "\\_")
+
+
+def plot_plan(
+    settings: DeforumSettings,
+    plan: GenerationPlan,
+    folder: Path | None = None,
+    name: str | None = None,
+) -> Path:
+    """The motion plot as a PNG named by the plan's hash (a temporary folder by default), titled
+    by `name` (the source's name: pasted settings have no file name), else the settings file."""
     from wan.motion_plot import plot_motion
 
     keys = defaults.MOTION_2D if settings.mode == "2D" else defaults.MOTION_3D
@@ -77,5 +101,5 @@ def plot_plan(settings: DeforumSettings, plan: GenerationPlan, folder: Path | No
     spans = [(c.start_frame, c.end_frame, c.motion.phrase) for c in plan.clips]
     target = Path(folder or Path(tempfile.gettempdir()) / "wan-ui-plots") / f"{plan.hash}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
-    title = f"{Path(settings.source).name}: {len(plan.clips)} clip(s) for {plan.model.id}"
+    title = f"{name or Path(settings.source).name}: {len(plan.clips)} clip(s) for {plan.model.id}"
     return plot_motion(schedules, settings.mode, spans, target, title=title)

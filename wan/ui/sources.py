@@ -23,7 +23,7 @@ SOURCE_RUN = "Recent Deforum run"
 SOURCES = (SOURCE_FILE, SOURCE_JSON, SOURCE_RUN)
 RUNS_FOLDER = "img2img-images"
 RECENT_LIMIT = 30
-PASTED = "<pasted>"
+PASTED = "pasted JSON"  # the job name and plot title of pasted settings (not "<...>": markdown)
 
 
 @dataclass(frozen=True)
