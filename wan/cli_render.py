@@ -33,7 +33,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 def run_render(args: argparse.Namespace) -> int:
     """Queue the render as a CLI job (so the WebUI and `python -m wan jobs` see it), then run it
-    here in the foreground; the GPU file lock makes it wait for a WebUI render in progress."""
+    here in the foreground; the GPU file lock makes it wait for a WebUI render in progress.
+    Bad input is refused before anything is queued (`preflight`); a stopped job that owns the
+    run folder (--out, or the one --resume finds) is resumed rather than a new one queued."""
     from wan.jobs import JobQueue
 
     options = options_from_args(args)
@@ -48,6 +50,8 @@ def run_render(args: argparse.Namespace) -> int:
             run_dir=args.out,
             resume=args.resume,
             claim=True,
+            check=preflight,
+            reuse_stopped=True,
         )
         profile = profile_for(job.options.get("model"))
         if profile.smoke:
@@ -84,20 +88,29 @@ def run_claimed_job(queue, job_id: str, args: argparse.Namespace) -> int:
     return print_outcome(job, results[0] if results else None, args.json)
 
 
-def size_note(job) -> str | None:
-    """The frame size the render will use and why (as the Runner decides it); None if the
-    job's settings or options cannot say (the render then reports the error itself)."""
+def preflight(settings: dict, options: dict, name: str) -> str:
+    """The render's cheap checks, before it is queued: the settings and options parse, the
+    model is known, the frame size suits it, the init image and LoRA files exist. The same
+    functions the Runner calls (no weights loaded, no prompt enhancement). Returns why the frame
+    size is what it is; raises WanError with a one-line reason."""
     from wan.deforum.settings import parse_settings
+    from wan.render.job import check_inputs
     from wan.render.options import parse_options
     from wan.render.sizes import choose_size
 
+    deforum = parse_settings(settings, name)
+    parsed = parse_options(options)
+    profile = profile_for(parsed.model)  # the plan's model (`wan.service.plan_for`)
+    size = choose_size(deforum.width, deforum.height, profile, parsed.size)
+    check_inputs(deforum, parsed, profile.task, profile.id)
+    return size.reason
+
+
+def size_note(job) -> str | None:
+    """The frame size the render will use and why (as the Runner decides it); None if the
+    job's settings or options cannot say (the render then reports the error itself)."""
     try:
-        settings = parse_settings(job.settings, job.name)
-        options = parse_options(job.options)
-        if not options.model:
-            return None
-        profile = profile_for(options.model)
-        return choose_size(settings.width, settings.height, profile, options.size).reason
+        return preflight(job.settings, job.options, job.name)
     except WanError:
         return None
 

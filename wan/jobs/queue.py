@@ -9,6 +9,7 @@ the oldest waiting job, claims it with one conditional UPDATE and runs it
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -74,9 +75,15 @@ class JobQueue:
         run_dir: str | None = None,
         resume: bool = False,
         claim: bool = False,
+        check: Callable[[dict, dict, str], Any] | None = None,
+        reuse_stopped: bool = False,
     ) -> Job:
         """Validate and queue a render. `run_dir`/`resume` (trusted callers: the CLI's --out and
         --resume) choose the run folder; `claim` reserves the job for `run_here` in this process.
+        `check(settings, options, name)` runs the caller's own checks on what would be stored,
+        before anything is; it raises to refuse. With `reuse_stopped`, a stopped job of the same
+        render that owns the folder (`run_dir`, or with `resume` alone the newest such CLI job)
+        is resumed instead of a new job being queued (`render --resume`).
         """
         if source not in SOURCES:
             raise RequestError(f"source {source!r}: use one of {', '.join(SOURCES)}")
@@ -84,6 +91,13 @@ class JobQueue:
             raise RequestError("run_dir: a remote request cannot choose the run folder")
         job_id = secrets.token_hex(6)
         intake = take_request(settings, options, self.host, job_inputs_dir(job_id), trusted, name)
+        if check is not None:
+            check(intake.settings, intake.options, intake.name)
+        if reuse_stopped and (run_dir is not None or resume) and not intake.images:
+            owner = self._stopped_owner(intake.settings, intake.options, run_dir)
+            if owner is not None:
+                log.info("job %s owns the run folder: resumed instead of a new job", owner.id)
+                return self.resume(owner.id, claim=claim)
         now = time.time()
         job = Job(
             id=job_id,
@@ -189,7 +203,8 @@ class JobQueue:
     ) -> Job:
         """Run a job in the calling thread (the CLI). Without a run folder of its own the job
         goes where the renderer puts it (`<output root>/wan-videos/<time>-<hash8>`, which
-        `render --resume` finds again). `on_result` receives the Runner's RunResult."""
+        `render --resume` finds again), recorded on the job as soon as the renderer opens it.
+        `on_result` receives the Runner's RunResult."""
         job = self.get(job_id)
         mine = (
             self.store.owner(job_id) == self.pid and job.status == ACCEPTED and job.started is None
@@ -268,6 +283,23 @@ class JobQueue:
 
     # -- helpers -----------------------------------------------------------------------------
 
+    def _stopped_owner(self, settings: dict, options: dict, run_dir: str | None) -> Job | None:
+        """The newest stopped job rendering the same settings and options into `run_dir`; with
+        no `run_dir`, into a default folder (the one `render --resume` looks for), CLI jobs only.
+        """
+        folder = str(Path(run_dir).absolute()) if run_dir else None
+        default_root = (Path(self.host.output_root()).absolute() / "wan-videos").resolve()
+        wanted = (_canonical(settings), _canonical(options))
+        for job in self.store.stopped(folder):
+            if folder is None and (
+                job.source != "cli"
+                or (job.run_dir is not None and Path(job.run_dir).resolve().parent != default_root)
+            ):
+                continue
+            if (_canonical(job.settings), _canonical(job.options)) == wanted:
+                return job
+        return None
+
     def _check_restartable(self, job_id: str, verb: str) -> Job:
         job = self.get(job_id)
         if job.status not in RETRYABLE:
@@ -297,3 +329,8 @@ class JobQueue:
     def _notify(self) -> None:
         with self._changed:
             self._changed.notify_all()
+
+
+def _canonical(value: Any) -> str:
+    """Settings or options as stored (JSON), to compare a request with a stored job."""
+    return json.dumps(value, sort_keys=True, default=str)

@@ -17,7 +17,16 @@ from typing import Any
 
 from wan.errors import WanError
 from wan.jobs.record import Job
-from wan.jobs.status import ACCEPTED, DONE, INTERRUPTED, PREPARING, QUEUED
+from wan.jobs.status import (
+    ACCEPTED,
+    CANCELLED,
+    DONE,
+    FAILED,
+    INTERRUPTED,
+    PREPARING,
+    QUEUED,
+    SUCCEEDED,
+)
 
 SCHEMA_VERSION = 1
 ORPHAN_SECONDS = 60.0  # a running job whose heartbeat is older belongs to no live worker
@@ -109,6 +118,43 @@ class JobStore:
             "SELECT * FROM jobs ORDER BY created DESC, rowid DESC LIMIT ?", (max(int(limit), 0),)
         )
         return [_job(row) for row in rows]
+
+    def stopped(self, run_dir: str | None, limit: int = 200) -> list[Job]:
+        """FAILED, CANCELLED or INTERRUPTED jobs with this run folder (None: any or none), newest
+        first."""
+        where = "status IN (?, ?, ?)" + ("" if run_dir is None else " AND run_dir = ?")
+        params: tuple = (FAILED, CANCELLED, INTERRUPTED)
+        if run_dir is not None:
+            params += (run_dir,)
+        rows = self._conn().execute(
+            f"SELECT * FROM jobs WHERE {where} ORDER BY created DESC, rowid DESC LIMIT ?",
+            (*params, int(limit)),
+        )
+        return [_job(row) for row in rows]
+
+    def finish_interrupted(self, run_dir: str, by_job: str, video: str, now: float) -> list[str]:
+        """INTERRUPTED jobs of a run folder that job `by_job` has just finished: SUCCEEDED too,
+        with its video, so no row is left asking to be resumed. Their ids."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id, warnings FROM jobs WHERE run_dir = ? AND status = ? AND id != ?",
+                (run_dir, INTERRUPTED, by_job),
+            )
+            .fetchall()
+        )
+        done = []
+        for row in rows:
+            note = f"its run folder was finished by job {by_job}"
+            warnings = [*json.loads(row["warnings"]), note]
+            cursor = self._conn().execute(
+                "UPDATE jobs SET status = ?, phase = ?, finished = ?, video = ?, error = NULL, "
+                "phase_progress = 1.0, warnings = ? WHERE id = ? AND status = ?",
+                (SUCCEEDED, DONE, now, video, json.dumps(warnings), row["id"], INTERRUPTED),
+            )
+            if cursor.rowcount == 1:
+                done.append(row["id"])
+        return done
 
     def owner(self, job_id: str) -> int | None:
         row = self._conn().execute("SELECT owner_pid FROM jobs WHERE id = ?", (job_id,)).fetchone()

@@ -34,6 +34,7 @@ from wan.jobs.status import (
     WAITING_FOR_GPU,
 )
 from wan.jobs.store import JobStore
+from wan.render import run_folder
 from wan.render.options import parse_options
 from wan.service import plan_for
 
@@ -103,18 +104,31 @@ def _run(job: Job, ctx: JobRun, cancel: CancelCheck):
     writer = ProgressWriter(ctx.store, job.id, ctx.progress)
     holder = f"job {job.id[:8]} ({job.source}, {job.name})"
     waiting = partial(_waiting, ctx.store, job.id)
-    with gpu_turn(cancel, holder, waiting):
-        result = ctx.runner.run(
-            plan,
-            options,
-            ctx.host,
-            cancel=cancel,
-            progress=writer,
-            run_dir=Path(run_dir) if run_dir else None,
-            resume=job.resume,
-        )
+    # the folder is on the job's row as soon as the Runner opens it, so a killed render's job
+    # can be found (and resumed) by its folder
+    opened = run_folder.folder_opened.set(partial(_folder_opened, ctx.store, job.id))
+    try:
+        with gpu_turn(cancel, holder, waiting):
+            result = ctx.runner.run(
+                plan,
+                options,
+                ctx.host,
+                cancel=cancel,
+                progress=writer,
+                run_dir=Path(run_dir) if run_dir else None,
+                resume=job.resume,
+            )
+    finally:
+        run_folder.folder_opened.reset(opened)
     writer.flush()
     return result
+
+
+def _folder_opened(store: JobStore, job_id: str, folder: Path) -> None:
+    try:
+        store.update(job_id, run_dir=str(Path(folder).absolute()))
+    except Exception:  # the render goes on; its folder is recorded when it ends
+        log.warning("job %s: its run folder %s not recorded yet", job_id, folder, exc_info=True)
 
 
 def new_run_folder(output_root: Path, job_id: str) -> Path:
@@ -177,6 +191,8 @@ def _record_result(store: JobStore, job_id: str, result, ctx: JobRun) -> None:
         video = str(Path(result.video).absolute())
         succeeded = dict(status=SUCCEEDED, phase=DONE, finished=time.time(), video=video)
         if store.finish_unless_cancelled(job_id, phase_progress=1.0, **succeeded, **values):
+            for other in store.finish_interrupted(run_dir, job_id, video, time.time()):
+                log.info("job %s: its run folder was finished by job %s", other, job_id)
             return
         # The cancel came as the video was being finished: honoured, the video is kept.
         values["warnings"] += (f"cancelled as the render ended; its video is kept: {video}",)

@@ -126,21 +126,13 @@ def prepare_job(
     entry = get_entry(match.model_id) if match.model_id else None
     size = choose_size(settings.width, settings.height, plan.model, options.size)
     defaults = entry.defaults if entry is not None else None
+    init_image = check_inputs(settings, options, detection.task, entry.id if entry else model.path)
     enhanced, enhance_warnings = _enhanced_prompts(plan, options, config)
     prompts, loras, warnings = _prompts_and_loras(plan, options, lora_dirs, enhanced)
     width = detection.signature.transformer.hidden_size if detection.signature else None
     for path, _ in loras:
         check_lora_fits(path, width)
     warnings = [*enhance_warnings, *warnings]
-    init_image = options.init_image or (settings.init_image if settings.use_init else None)
-    if init_image and not Path(init_image).is_file():
-        raise OptionsError(f"init image {init_image}: no such file; give a local image file")
-    if detection.task in ("i2v", "flf2v") and not init_image:
-        raise OptionsError(
-            f"{entry.id if entry else model.path} is an image-to-video model: its first clip needs "
-            "a first image. Give one with --init-image IMG (or Deforum's use_init and init_image), "
-            "or pick a text-to-video, TI2V or VACE model"
-        )
     return RenderJob(
         plan=plan,
         settings=settings,
@@ -171,6 +163,27 @@ def prepare_job(
         schedules=_camera_schedules(settings, plan.seed),
         warnings=tuple(warnings),
     )
+
+
+def check_inputs(
+    settings: DeforumSettings, options: RenderOptions, task: str | None, model: object
+) -> str | None:
+    """The files a render reads besides the model (init image, LoRA files) exist, and an
+    image-to-video `model` has its first image; returns the init image. Cheap: the CLI runs it
+    before queueing a render (`wan.cli_render.preflight`)."""
+    for lora in options.loras:
+        if not Path(lora.path).is_file():
+            raise OptionsError(f"--lora {lora.path}: no such file; give a .safetensors LoRA file")
+    init_image = options.init_image or (settings.init_image if settings.use_init else None)
+    if init_image and not Path(init_image).is_file():
+        raise OptionsError(f"init image {init_image}: no such file; give a local image file")
+    if task in ("i2v", "flf2v") and not init_image:
+        raise OptionsError(
+            f"{model} is an image-to-video model: its first clip needs "
+            "a first image. Give one with --init-image IMG (or Deforum's use_init and init_image), "
+            "or pick a text-to-video, TI2V or VACE model"
+        )
+    return init_image
 
 
 def _base_folder(
@@ -230,9 +243,6 @@ def _prompts_and_loras(
     """Prompts as used (WebUI syntax cleaned, overrides as is), and the LoRAs asked for."""
     prompts, warnings = [], []
     loras: dict[Path, float] = {Path(lora.path): lora.strength for lora in options.loras}
-    for path in loras:
-        if not path.is_file():
-            raise OptionsError(f"--lora {path}: no such file; give a .safetensors LoRA file")
     overrides = options.prompt_overrides or {}
     for clip in plan.clips:
         cleaned = clean_prompt(enhanced[clip.index] or clip.prompt)

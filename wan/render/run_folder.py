@@ -12,6 +12,8 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,13 @@ from wan.render.job import RenderJob
 from wan.render.options import options_to_dict
 
 log = logging.getLogger(__name__)
+
+# Told the run folder's absolute path once `open_run` has made it (the job queue records it on
+# the job's row, so a killed render's job is found again by its folder); a context variable, so
+# each thread (the queue's worker, the CLI) hears only its own render.
+folder_opened: ContextVar[Callable[[Path], None] | None] = ContextVar(
+    "wan_run_folder_opened", default=None
+)
 
 
 def default_run_dir(output_root: Path, job: RenderJob) -> Path:
@@ -62,6 +71,9 @@ def open_run(job: RenderJob, output_root: Path, run_dir: Path | None, resume: bo
     _write_json(folder / "plan.json", plan_record(job))
     _write_json(folder / "deforum_settings.json", dict(job.settings.raw))
     write_state(folder, job, "running")
+    notify = folder_opened.get()
+    if notify is not None:
+        notify(folder.absolute())
     return folder
 
 
