@@ -31,3 +31,18 @@ def test_the_size_is_said_before_the_render_not_after_it(tmp_path, smoke_root):
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("size: 80x48") == 1
     assert done.stderr.index("size: 80x48") < done.stderr.index("denoising")
+
+
+def test_plan_text_shows_what_differs_in_long_shared_prompts(tmp_path):
+    """Cut at 110 characters, every clip of a long shared prompt read the same."""
+    shared = "a lighthouse on a cliff above a stormy sea, dramatic clouds, golden hour light, " * 2
+    settings = dict(SHORT, max_frames=60, prompts={"0": shared + "seagulls", "30": shared + "rain"})
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(settings))
+    done = subprocess.run(
+        [sys.executable, "-m", "wan", "plan", str(path), "--model", "tiny-t2v"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = [line for line in done.stdout.splitlines() if line.startswith("  prompt:")]
+    assert shown[0].endswith("golden hour light, seagulls") and shown[-1].endswith("light, rain")

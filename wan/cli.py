@@ -28,6 +28,7 @@ from wan.errors import WanError
 from wan.host.kornia_compat import hide_unusable_kornia
 from wan.models.identify import profile_for
 from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
+from wan.prompt_diff import differing_parts
 from wan.service import enhance_plan, plan_payload, plan_seed
 
 EXIT_BAD_INPUT = 2
@@ -196,6 +197,9 @@ def _print_plan(plan: GenerationPlan, enhanced: list | None = None) -> None:
     )
     if plan.model.smoke:
         print(f"note: {plan.model.id} is a tiny random smoke model: its output is noise")
+    for note in plan.notes:  # Deforum settings in use that the render ignores, once each
+        print(f"note: {note}")
+    prompts = differing_parts([clip.prompt for clip in plan.clips])  # not all cut the same
     for clip in plan.clips:
         print(
             f"\nclip {clip.index}: frames {clip.start_frame}-{clip.end_frame} "
@@ -203,7 +207,7 @@ def _print_plan(plan: GenerationPlan, enhanced: list | None = None) -> None:
             + (f", overlap {clip.overlap}" if clip.overlap else "")
             + f"), seed {clip.seed}, {clip.conditioning}"
         )
-        print(f"  prompt:   {_short(clip.prompt)}")
+        print(f"  prompt:   {_short(prompts[clip.index])}")
         if clip.negative_prompt:
             print(f"  negative: {_short(clip.negative_prompt)}")
         for merged in clip.merged_prompts:

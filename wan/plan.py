@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from wan.deforum import defaults
+from wan.deforum.ignored import ignored_notes
 from wan.deforum.prompts import prompt_keys, split_prompt
 from wan.deforum.schedules import evaluate_schedules
 from wan.deforum.seeds import frame_seeds
@@ -99,6 +100,9 @@ class GenerationPlan:
     overlap: int
     clips: tuple[Clip, ...]
     settings: DeforumSettings | None = field(default=None, compare=False, repr=False)
+    # Deforum settings in use that the render ignores, one line each (wan.deforum.ignored);
+    # recorded, not hashed: they follow from the settings and change nothing the render does.
+    notes: tuple[str, ...] = ()
 
     @property
     def model_fps(self) -> float:
@@ -131,7 +135,12 @@ class GenerationPlan:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self._content(), "source": self.source, "hash": self.hash}
+        return {
+            **self._content(),
+            "source": self.source,
+            "hash": self.hash,
+            "notes": list(self.notes),
+        }
 
 
 def to_model_frame(frame: int, fps: float, model_fps: float) -> int:
@@ -227,6 +236,7 @@ def build_plan(
         overlap=overlap,
         clips=tuple(clips),
         settings=settings,
+        notes=ignored_notes(settings),
     )
 
 
