@@ -1,9 +1,9 @@
 """Prompt enhancement: the instruction, answer cleaning and checking, and the orchestration
 (cache first, one model load for the misses, fallback to the rules, model closed at the end).
 
-The model runs for real (tiny-qwen through transformers). Its random weights answer gibberish,
-which is the bad-answer case; the scripted copy of test_qwen answers a valid sentence, which is
-the good-answer case.
+The model runs for real (tiny-qwen through transformers). tiny-qwen is built to answer one
+sentence about a red fox in a snowy forest (`QWEN_ANSWER`): a good answer for FOX, a bad one for
+prompts about anything else; the scripted copy of test_qwen answers another sentence.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from tests.prompting.test_qwen import GOOD_SENTENCE, make_scripted_qwen, torch_threads
 from wan.errors import ModelError, OptionsError
-from wan.models.smoke import ensure_smoke_model
+from wan.models.smoke import QWEN_ANSWER, ensure_smoke_model
 from wan.models.store import InstalledModel, StoreConfig
 from wan.prompting import enhance as enhance_module
 from wan.prompting.answer import check_answer, clean_answer, count_words, detect_lang
@@ -30,7 +30,7 @@ from wan.prompting.instruction import (
     user_text,
 )
 from wan.prompting.qwen import QwenEnhancer
-from wan.prompting.request import EnhanceRequest
+from wan.prompting.request import EnhanceRequest, EnhanceResult
 from wan.prompting.rules import enhance_rules_result
 
 FOX = EnhanceRequest("a red fox in a snowy forest, masterpiece", "the camera slowly pans left")
@@ -41,7 +41,6 @@ TAGGED = EnhanceRequest(
 CAT_ZH = EnhanceRequest("一只猫在窗边睡觉", "the camera slowly pushes in", lang="zh")
 FOX_TO_ZH = EnhanceRequest(TAGGED.prompt, TAGGED.motion, lang="zh")
 FOXES = EnhanceRequest("foxes running through cities", "static camera")
-NEW_TOKENS = 32  # enough to show a gibberish answer; keeps the tests fast
 
 
 @pytest.fixture(autouse=True)
@@ -291,19 +290,33 @@ def test_a_video_model_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         enhance_prompts([FOX], model=" ")
 
 
+def test_tiny_qwen_answers_through_the_real_path(
+    tiny_qwen: Path, tmp_path: Path, spy: dict[str, list[Any]]
+) -> None:
+    cache = PromptCache(tmp_path / "cache")
+    (result,) = enhance_prompts([FOX], model="tiny-qwen", cache=cache)
+    assert result.source == "qwen"  # generated, cleaned and checked: not the rules fallback
+    assert result.text == QWEN_ANSWER and result.warnings == ()
+    assert check_answer(FOX, result.text, 120) == []  # keeps the subject: red fox, snowy forest
+    assert len(spy["load"]) == len(spy["batch"]) == len(spy["close"]) == 1
+    (again,) = enhance_prompts([FOX], model="tiny-qwen", cache=cache)
+    assert again == EnhanceResult(QWEN_ANSWER, "cache")
+
+
 def test_a_bad_answer_falls_back_to_the_rules(
     tiny_qwen: Path, tmp_path: Path, spy: dict[str, list[Any]]
 ) -> None:
     cache = PromptCache(tmp_path / "cache")
-    (result,) = enhance_prompts([FOX], model="tiny-qwen", cache=cache, max_new_tokens=NEW_TOKENS)
-    assert result.source == "rules"
-    assert result.text == enhance_rules_result(FOX).text
+    (result,) = enhance_prompts([FOXES], model="tiny-qwen", cache=cache)
+    assert result.source == "rules"  # the fox sentence is about a forest, not cities
+    assert result.text == enhance_rules_result(FOXES).text
     assert len(result.warnings) == 1
     assert "tiny-qwen's answer was not used" in result.warnings[0]
+    assert "drops the prompt's words: running, cities" in result.warnings[0]
     assert "rules enhancer wrote this prompt" in result.warnings[0]
     assert len(spy["load"]) == len(spy["close"]) == 1
     assert not (tmp_path / "cache").exists()  # a fallback is not cached: the model is asked again
-    enhance_prompts([FOX], model="tiny-qwen", cache=cache, max_new_tokens=NEW_TOKENS)
+    enhance_prompts([FOXES], model="tiny-qwen", cache=cache)
     assert len(spy["load"]) == 2
 
 
@@ -334,13 +347,13 @@ def test_same_requests_give_the_same_results(
     tiny_qwen: Path, scripted: Path, tmp_path: Path
 ) -> None:
     requests = [FOX, TAGGED, CAT_ZH]
-    for name, model in (("random", "tiny-qwen"), ("scripted", str(scripted))):
+    for name, model in (("tiny", "tiny-qwen"), ("scripted", str(scripted))):
         runs = [
             enhance_prompts(
                 requests,
                 model=model,
                 cache=PromptCache(tmp_path / f"{name}-{run}"),  # fresh: both runs generate
-                max_new_tokens=NEW_TOKENS if name == "random" else 64,
+                max_new_tokens=64,
             )
             for run in range(2)
         ]

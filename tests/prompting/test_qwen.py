@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from wan.errors import ModelError
-from wan.models.smoke import ensure_smoke_model
+from wan.models.smoke import QWEN_ANSWER, ensure_smoke_model
 from wan.models.system import SystemInfo
 from wan.prompting.answer import clean_answer
 from wan.prompting.instruction import system_text
@@ -162,12 +162,12 @@ def test_chat_template_carries_instruction_prompt_and_camera(tiny_qwen: Path) ->
 
 def test_generation_is_greedy_and_deterministic(tiny_qwen: Path) -> None:
     with QwenEnhancer.load(tiny_qwen, device="cpu", dtype="float32") as enhancer:
-        first = enhancer.enhance_batch(REQUESTS, max_new_tokens=24)
-        second = enhancer.enhance_batch(REQUESTS, max_new_tokens=24)
+        first = enhancer.enhance_batch(REQUESTS, max_new_tokens=64)
+        second = enhancer.enhance_batch(REQUESTS, max_new_tokens=64)
     assert first == second
     assert len(first) == len(REQUESTS)
     assert all(isinstance(answer, str) for answer in first)
-    assert all(isinstance(clean_answer(answer), str) for answer in first)
+    assert first == [QWEN_ANSWER] * len(REQUESTS)  # built to answer it (see _build_qwen)
 
 
 def test_scripted_model_writes_its_sentence_for_every_prompt(scripted_qwen: Path) -> None:

@@ -3,7 +3,8 @@
 Tests and the demo need every model family without downloading tens of gigabytes. Each smoke model
 is written in the real on-disk Diffusers (or transformers) layout, so it goes through exactly the
 same detection and loading code as a real model: `DiffusionPipeline.from_pretrained(folder)`.
-The weights are random: a smoke model's output is noise.
+The weights are random: a smoke video model's output is noise. tiny-qwen's weights are set by
+construction instead: it answers one fixed sentence (see `_build_qwen`).
 
 Building is deterministic (fixed seeds, locally built tokenizers) and atomic: a model is built in
 a temporary folder beside its target and renamed into place, so concurrent builders never leave a
@@ -12,6 +13,7 @@ half-written folder behind.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -39,7 +41,7 @@ SMOKE_IDS: tuple[str, ...] = (
     "tiny-qwen",
 )
 SMOKE_MARKER = "wan_smoke.json"
-SMOKE_VERSION = 1  # bump when any built model changes: existing folders are then rebuilt
+SMOKE_VERSION = 2  # bump when any built model changes: existing folders are then rebuilt
 SMOKE_NOTE = "tiny random model: its output is noise"
 ENV_SMOKE_DIR = "WAN_SMOKE_DIR"
 
@@ -424,8 +426,29 @@ _CHATML_TEMPLATE = (
 )
 
 
+# What tiny-qwen answers to every chat: it keeps the words of the test prompt ("a red fox in a
+# snowy forest"), so the enhancer's real path (generate, clean, check, cache) is what runs.
+QWEN_ANSWER = "A red fox walks through a snowy forest at sunrise; the camera pans left."
+
+
 def _build_qwen(folder: Path) -> None:
-    """A ~100k-parameter Qwen2 chat model with a locally trained byte-level BPE tokenizer."""
+    """A ~100k-parameter Qwen2 chat model whose greedy answer to any chat is `QWEN_ANSWER`.
+
+    The weights are set by construction, not trained, and generation is the ordinary
+    transformers path (the model really predicts each token):
+
+    - every transformer block is switched off (attention and MLP output projections zero), so
+      the final hidden state at a position is the embedding of that position's token;
+    - the answer's tokens form a chain: the token that ends the generation prompt
+      ("assistant\n" ends in "\n"), then `QWEN_ANSWER` split into vocabulary pieces with no
+      piece used twice, then <|im_end|>; chain token k has the one-hot embedding e_k and every
+      other token embeds as zero;
+    - the final norm is 1 and the (untied) lm_head maps e_k to the logit of chain token k+1, so
+      greedy decoding after "assistant\n" writes the sentence and stops. Whatever the user
+      wrote, the answer is the same: prompts about other subjects get an answer that
+      `check_answer` rejects, which is the fallback case.
+    """
+    import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     tokenizer = _qwen_tokenizer()
@@ -438,18 +461,60 @@ def _build_qwen(folder: Path) -> None:
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=2048,
-        tie_word_embeddings=True,
+        tie_word_embeddings=False,  # the output map differs from the input map
         bos_token_id=pad_id,
         eos_token_id=eos_id,
         pad_token_id=pad_id,
     )
     with _seeded("tiny-qwen", "model"):
         model = Qwen2ForCausalLM(config)
+    start = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "x"}], add_generation_prompt=True
+    )[-1]
+    pieces = _unique_pieces(tokenizer, QWEN_ANSWER)
+    chain = [start, *tokenizer.convert_tokens_to_ids(pieces), eos_id]
+    hidden = config.hidden_size
+    if len(set(chain)) != len(chain) or len(chain) - 1 > hidden:
+        raise AssertionError("tiny-qwen's answer needs distinct tokens, one direction each")
+    embed = torch.zeros(config.vocab_size, hidden)
+    head = torch.zeros(config.vocab_size, hidden)
+    for k, (token, following) in enumerate(itertools.pairwise(chain)):
+        embed[token, k] = 1.0  # token -> direction k
+        head[following, k] = 1.0  # direction k -> the next token's logit
+    with torch.no_grad():
+        model.model.embed_tokens.weight.copy_(embed)
+        model.lm_head.weight.copy_(head)
+        model.model.norm.weight.fill_(1.0)
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()  # blocks add nothing to the residual
+            layer.mlp.down_proj.weight.zero_()
     model.generation_config = GenerationConfig(
         bos_token_id=pad_id, eos_token_id=[eos_id, pad_id], pad_token_id=pad_id
     )
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
+
+
+def _unique_pieces(tokenizer: Any, text: str) -> list[str]:
+    """`text` as vocabulary pieces with no piece used twice (the longest pieces tried first)."""
+    target = "".join(tokenizer.convert_ids_to_tokens(tokenizer(text)["input_ids"]))
+    vocab = sorted((p for p in tokenizer.get_vocab() if not p.startswith("<|")), key=len)[::-1]
+    chosen: list[str] = []
+
+    def search(at: int) -> bool:
+        if at == len(target):
+            return True
+        for piece in vocab:
+            if piece not in chosen and target.startswith(piece, at):
+                chosen.append(piece)
+                if search(at + len(piece)):
+                    return True
+                chosen.pop()
+        return False
+
+    if not search(0) or tokenizer.convert_tokens_to_string(chosen) != text:
+        raise AssertionError(f"no repetition-free tokenization of {text!r}")
+    return chosen
 
 
 def _qwen_tokenizer() -> Any:
