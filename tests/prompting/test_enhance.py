@@ -9,6 +9,7 @@ prompts about anything else; the scripted copy of test_qwen answers another sent
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.prompting.test_qwen import GOOD_SENTENCE, make_scripted_qwen, torch_threads
+from wan.cli import main as cli_main
 from wan.errors import ModelError, OptionsError
 from wan.models.smoke import QWEN_ANSWER, ensure_smoke_model
 from wan.models.store import InstalledModel, StoreConfig
@@ -318,6 +320,29 @@ def test_a_bad_answer_falls_back_to_the_rules(
     assert not (tmp_path / "cache").exists()  # a fallback is not cached: the model is asked again
     enhance_prompts([FOXES], model="tiny-qwen", cache=cache)
     assert len(spy["load"]) == 2
+
+
+def test_a_fallback_warning_is_shown_once_per_clip(
+    tiny_qwen: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The warning travels in the result, which the caller shows; it is not logged as well."""
+    results = enhance_prompts(
+        [FOXES, FOX, CAT_ZH], model="tiny-qwen", cache=PromptCache(tmp_path / "cache")
+    )
+    assert [len(r.warnings) for r in results] == [1, 0, 1]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+    # The CLI as a user runs it: no logging set up, so a logged warning would reach stderr
+    # through Python's last-resort handler, next to the CLI's own "warning: ..." line.
+    monkeypatch.setattr(logging.root, "handlers", [])
+    monkeypatch.setenv("WAN_CACHE_DIR", str(tmp_path / "cli-cache"))
+    assert cli_main(["enhance", FOXES.prompt, "--model", "tiny-qwen"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("was not used") == 1, err
 
 
 def test_a_good_answer_is_used_cached_and_then_read_without_the_model(

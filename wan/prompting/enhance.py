@@ -113,7 +113,9 @@ def accept_answer(
     problems = check_answer(request, text, max_words)
     if not problems:
         return EnhanceResult(text, "qwen")
-    log.warning(
+    # Logged at info: the warning travels in the result, and every caller shows it (the CLI
+    # prints it; logged as a warning too, Python's last-resort handler printed it twice).
+    log.info(
         "%s's answer for %r was not used (%s); using the rules enhancer",
         model_name,
         request.prompt[:60],
