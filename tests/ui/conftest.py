@@ -32,7 +32,7 @@ def field_list(**values) -> list:
         "model": "tiny-t2v",
         "size": "64x64",
         "steps": 2,
-        "lora_strength": 1.0,
+        "lora_strengths": {"headers": ["LoRA", "strength"], "data": []},
         "offload": "auto",
         "fp8": "auto",
         "vae_tiling": "auto",

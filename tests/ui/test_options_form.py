@@ -8,7 +8,13 @@ from tests.ui.conftest import field_list
 from wan.errors import OptionsError
 from wan.render.options import parse_options
 from wan.ui.generate_actions import field_values
-from wan.ui.options_form import FIELDS, build_options, form_values, merge_defaults
+from wan.ui.options_form import (
+    FIELDS,
+    build_options,
+    form_values,
+    lora_strength_rows,
+    merge_defaults,
+)
 
 
 def values(**given):
@@ -21,8 +27,8 @@ def test_fields_map_to_render_options():
             steps=4.0,
             guidance=5.5,
             seed=-1,
-            loras=["loras/a.safetensors"],
-            lora_strength=0.5,
+            loras=["loras/a.safetensors", "loras/b.safetensors"],
+            lora_strengths=[["loras/b.safetensors", 1.2], ["loras/a.safetensors", 0.5]],
             offload="model",
             fp8="on",
             vae_tiling="off",
@@ -42,7 +48,10 @@ def test_fields_map_to_render_options():
         "steps": 4,
         "guidance": 5.5,
         "seed": -1,
-        "loras": [{"path": "loras/a.safetensors", "strength": 0.5}],
+        "loras": [
+            {"path": "loras/a.safetensors", "strength": 0.5},
+            {"path": "loras/b.safetensors", "strength": 1.2},
+        ],
         "memory": {"offload": "model", "fp8": True, "vae_tiling": False, "attention": "native"},
         "cache": "mag",
         "enhance": {"enabled": True, "lang": "zh", "style": "film noir", "model": "rules"},
@@ -78,7 +87,7 @@ def test_the_seed_box_takes_text():
         ({"seed": "1.5"}, "Seed 1.5"),
         ({"size": "sixty"}, "Size 'sixty'"),
         ({"guidance": 99}, "Guidance 99"),
-        ({"loras": ["a.safetensors"], "lora_strength": 9}, "LoRA strength 9"),
+        ({"loras": ["a.safetensors"], "lora_strengths": [["a.safetensors", 9]]}, "LoRA strength 9"),
         ({"enhance": True, "enhance_lang": "fr"}, "Enhancement language 'fr'"),
         ({"offload": "everything"}, "Offload 'everything'"),
         ({"fp8": "maybe"}, "fp8 weights 'maybe'"),
@@ -103,14 +112,21 @@ def test_model_dropdown_label_and_file_wrappers_become_plain_values():
 
 def test_form_values_show_a_runs_options_and_round_trip():
     options = build_options(
-        values(steps=3, fp8="off", loras=["x.safetensors"], lora_strength=0.25, enhance=True)
+        values(
+            steps=3,
+            fp8="off",
+            loras=["x.safetensors", "y.safetensors"],
+            lora_strengths=[["x.safetensors", 0.25], ["y.safetensors", "1.5"]],
+            enhance=True,
+        )
     )
     shown = form_values(options)
     assert shown["steps"] == 3 and shown["fp8"] == "off" and shown["offload"] == "auto"
     assert (
         shown["guidance"] == 0 and shown["seed"] == "" and form_values({"seed": 7})["seed"] == "7"
     )
-    assert shown["loras"] == ["x.safetensors"] and shown["lora_strength"] == 0.25
+    assert shown["loras"] == ["x.safetensors", "y.safetensors"]
+    assert shown["lora_strengths"] == [["x.safetensors", 0.25], ["y.safetensors", 1.5]]
     assert shown["enhance"] is True and shown["init_image"] is None
     assert build_options({**shown, "size": "64x64"}) == options
 
@@ -125,3 +141,22 @@ def test_host_defaults_fill_only_what_the_tab_left_out():
         "memory": {"offload": "model", "fp8": True},
         "enhance": {"model": "q"},
     }
+
+
+def test_each_chosen_lora_has_its_own_strength_row():
+    # a strength typed for a LoRA stays while others are chosen or dropped; a new one gets 1.0
+    table = {"data": [["a.safetensors", 0.5], ["gone.safetensors", 2], ["", None]]}
+    rows = lora_strength_rows(["b.safetensors", "a.safetensors"], table)
+    assert rows == [["b.safetensors", 1.0], ["a.safetensors", 0.5]]
+    assert lora_strength_rows(None, table) == []
+    # a LoRA missing from the table (chosen just before Render) or an emptied cell: 1.0
+    options = build_options(
+        values(
+            loras=["a.safetensors", "b.safetensors"],
+            lora_strengths=[["b", 3], ["a.safetensors", float("nan")]],
+        )
+    )
+    assert options["loras"] == [
+        {"path": "a.safetensors", "strength": 1.0},
+        {"path": "b.safetensors", "strength": 1.0},
+    ]

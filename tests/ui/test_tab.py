@@ -21,6 +21,8 @@ from tests.conftest import ROOT
 from tests.e2e.conftest import _stop as stop_process
 from tests.ui.conftest import ORBIT, SHORT, field_list
 from wan.ui import build_tab
+from wan.ui.options_form import FIELDS
+from wan.ui.plan_view import HEADERS
 from wan.ui.queue import LIVE_SECONDS
 from wan.ui.sources import SOURCE_FILE, SOURCE_JSON
 
@@ -37,6 +39,7 @@ CONTRACT_IDS = (
     "wan_job_status",
     "wan_video",
 )
+LORAS = ("a.safetensors", "styles/b.safetensors")  # in the LoRA folder of `wan_ui`
 URL = re.compile(r"WAN tab: (http://127\.0\.0\.1:\d+)/")
 
 
@@ -56,9 +59,18 @@ def test_the_tab_builds_with_its_sub_tabs_and_element_ids(host, idle_queue):
 
 @pytest.fixture
 def wan_ui(tmp_path: Path) -> Iterator[str]:
-    """`python -m wan ui --port 0` with this interpreter; yields its URL."""
+    """`python -m wan ui --port 0` with this interpreter, its LoRA folder (WAN_LORA_DIR)
+    tmp_path/loras holding LORAS; yields its URL."""
+    for name in LORAS:
+        (tmp_path / "loras" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "loras" / name).write_bytes(b"")
     log = tmp_path / "ui.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "WAN_LORA_DIR": str(tmp_path / "loras"),
+    }
     command = [sys.executable, "-m", "wan", "ui", "--port", "0", "--output-dir", str(tmp_path)]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -84,9 +96,10 @@ def _wait_for_url(process: subprocess.Popen, log: Path, seconds: float = 120) ->
     raise AssertionError(f"`python -m wan ui` did not start:\n{log.read_text(errors='replace')}")
 
 
-def test_the_plan_button_through_gradio(wan_ui: str):
+def test_the_plan_button_through_gradio(wan_ui: str, tmp_path: Path):
     from gradio_client import Client
 
+    fields = field_list()
     try:
         from gradio_client import handle_file  # gradio_client 1.x (gradio 4)
     except ImportError:  # gradio_client 0.5 (gradio 3.41) uploads a plain path
@@ -94,10 +107,15 @@ def test_the_plan_button_through_gradio(wan_ui: str):
         def handle_file(path: str) -> str:
             return path
 
+        # ... and sends a table as a JSON file
+        strengths = tmp_path / "lora_strengths.json"
+        strengths.write_text(json.dumps(fields[FIELDS.index("lora_strengths")]))
+        fields[FIELDS.index("lora_strengths")] = str(strengths)
+
     client = Client(wan_ui + "/", verbose=False)
     try:
         message, summary, table, plot = client.predict(
-            SOURCE_FILE, handle_file(str(ORBIT)), "", None, *field_list(), api_name="/wan_plan"
+            SOURCE_FILE, handle_file(str(ORBIT)), "", None, *fields, api_name="/wan_plan"
         )
     finally:
         getattr(client, "close", lambda: None)()  # 1.x streams a heartbeat until closed
@@ -183,13 +201,74 @@ def _get_json(url: str) -> dict:
 def test_the_random_button_puts_a_new_seed_in_the_seed_box(host, idle_queue):
     from wan.ui.generate import random_seed
 
+    assert ("wan_new_seed", "wan_seed") in wired_pairs(config_of(build_tab(idle_queue, host)))
+    seeds = {int(random_seed()) for _ in range(4)}
+    assert len(seeds) > 1 and all(0 <= seed < 2**32 for seed in seeds)
+
+
+def test_two_loras_reach_the_job_with_their_own_strengths_through_gradio(wan_ui, tmp_path):
+    """One strength per chosen LoRA (issue 11 point 12): 0.5 and 1.2, not one shared slider."""
+    from gradio_client import Client
+
+    raw = {"serialize": False} if "serialize" in inspect.signature(Client).parameters else {}
+    client = Client(wan_ui + "/", verbose=False, **raw)
+    a, b = (str(tmp_path / "loras" / name) for name in LORAS)
+    strengths = {"headers": ["LoRA", "strength"], "data": [[b, 1.2], [a, 0.5]]}
+    source = (SOURCE_JSON, None, json.dumps(SHORT), None)
+    fields = field_list(loras=[a, b], lora_strengths=strengths)
+    try:
+        no_plan = {"headers": HEADERS, "data": []}  # the clip table (the plan state is no input)
+        message, *_ = client.predict(*source, no_plan, *fields, api_name="/wan_render")
+    finally:
+        getattr(client, "close", lambda: None)()
+    assert message == "", message
+    (job,) = _get_json(wan_ui + "/wan/v1/jobs?limit=1")["jobs"]
+    assert job["options"]["loras"] == [
+        {"path": a, "strength": 0.5},
+        {"path": b, "strength": 1.2},
+    ], job["options"]
+
+
+def test_refresh_offers_a_lora_added_after_the_tab_was_built_through_gradio(wan_ui, tmp_path):
+    """The LoRA list is read again on Refresh (it was read once at start), keeping the choice."""
+    from gradio_client import Client
+
+    a, b = (str(tmp_path / "loras" / name) for name in LORAS)
+    added = tmp_path / "loras" / "new" / "added.safetensors"
+    added.parent.mkdir()
+    added.write_bytes(b"")
+    client = Client(wan_ui + "/", verbose=False)
+    try:
+        update = client.predict([b], api_name="/wan_refresh_loras")
+    finally:
+        getattr(client, "close", lambda: None)()
+    offered = [c[0] if isinstance(c, (list, tuple)) else c for c in update["choices"]]
+    assert offered == [a, str(added), b] and update["value"] == [b], update
+
+
+def test_refresh_drops_a_chosen_lora_whose_file_is_gone(host, idle_queue, tmp_path):
+    from wan.ui.generate import lora_update
+
+    kept, gone = tmp_path / "loras" / "kept.safetensors", tmp_path / "loras" / "gone.safetensors"
+    kept.parent.mkdir()
+    kept.write_bytes(b"")
+    gone.write_bytes(b"")
     config = config_of(build_tab(idle_queue, host))
+    (dropdown,) = [c for c in config["components"] if c["props"].get("elem_id") == "wan_loras"]
+    offered = [c[0] if isinstance(c, (list, tuple)) else c for c in dropdown["props"]["choices"]]
+    assert offered == [str(gone), str(kept)]
+    assert ("wan_loras", "wan_lora_strengths") in wired_pairs(config)  # a strength per LoRA
+    gone.unlink()
+    update = lora_update(host, [str(kept), str(gone)])
+    assert update["choices"] == [str(kept)] and update["value"] == [str(kept)]
+
+
+def wired_pairs(config: dict) -> set[tuple]:
+    """(elem_id of an event's component, elem_id of an output) for every event of the page."""
     ids = {c["id"]: c["props"].get("elem_id") for c in config["components"]}
     wired = set()
     for dependency in config["dependencies"]:
         for target in dependency["targets"]:  # gradio 4: (id, event); gradio 3: id
             source = target[0] if isinstance(target, (list, tuple)) else target
             wired |= {(ids.get(source), ids.get(output)) for output in dependency["outputs"]}
-    assert ("wan_new_seed", "wan_seed") in wired
-    seeds = {int(random_seed()) for _ in range(4)}
-    assert len(seeds) > 1 and all(0 <= seed < 2**32 for seed in seeds)
+    return wired

@@ -25,7 +25,7 @@ from wan.ui.model_choices import (
     ref_from_choice,
     size_choices,
 )
-from wan.ui.options_form import AUTO, MEMORY_FIELDS, SWITCHES, form_values
+from wan.ui.options_form import AUTO, MEMORY_FIELDS, SWITCHES, form_values, lora_strength_rows
 from wan.ui.plan_view import DATATYPES, HEADERS
 from wan.ui.sources import SOURCE_FILE, SOURCE_JSON, SOURCE_RUN, SOURCES, recent_runs
 
@@ -133,17 +133,19 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                     multiselect=True,
                     label="LoRAs",
                     elem_id="wan_loras",
-                    scale=3,
+                    scale=4,
                 )
-                lora_strength = gr.Slider(
-                    -5,
-                    5,
-                    value=start["lora_strength"],
-                    step=0.05,
-                    label="LoRA strength",
-                    elem_id="wan_lora_strength",
-                    scale=1,
+                refresh_loras = gr.Button(
+                    "Refresh", size="sm", elem_id="wan_refresh_loras", scale=1
                 )
+            lora_strengths = compat.table(
+                ["LoRA", "strength"],
+                ["str", "number"],
+                value=start["lora_strengths"],
+                label="LoRA strengths (-5 to 5; edit a strength, choose LoRAs above)",
+                interactive=True,
+                elem_id="wan_lora_strengths",
+            )
 
     with gr.Accordion("Memory plan and speed", open=True, elem_id="wan_memory"):
         estimate = gr.Markdown(
@@ -210,7 +212,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     video = gr.Video(label="Video", height=480, interactive=False, elem_id="wan_video")
 
     fields = [
-        model, size, steps, guidance, seed, loras, lora_strength, offload, fp8, vae_tiling,
+        model, size, steps, guidance, seed, loras, lora_strengths, offload, fp8, vae_tiling,
         text_encoder, attention, force, cache, enhance, enhance_lang, enhance_style,
         enhance_model, fps_mode, colour_match, crossfade, init_image,
     ]  # fmt: skip
@@ -238,6 +240,11 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     run.select(lambda: SOURCE_RUN, None, [source_kind], **compat.QUIET)
     refresh_runs.click(lambda: compat.update(choices=recent_runs(host.output_root())), None, [run])
     refresh_models.click(lambda value: model_update(host, value), [model], [model])
+    refresh_loras.click(
+        lambda chosen: lora_update(host, chosen), [loras], [loras], api_name="wan_refresh_loras"
+    )
+    # one strength per chosen LoRA: the table follows the choice (Refresh and Load change it too)
+    loras.change(lora_strength_rows, [loras, lora_strengths], [lora_strengths], **compat.QUIET)
     new_seed_button.click(random_seed, None, [seed], **compat.QUIET)
     model.change(actions.model_changed, [model, size], [size, init_image], **compat.QUIET)
     for component in memory_inputs:
@@ -260,3 +267,10 @@ def model_update(host: Host, value: str | None) -> Any:
     choices = model_choices(host.store_config())
     ref = ref_from_choice(value)
     return compat.update(choices=[c.label for c in choices], value=choice_for(ref, choices))
+
+
+def lora_update(host: Host, chosen: list[str] | None) -> Any:
+    """The LoRA list read again from the host's LoRA folders, keeping the chosen LoRAs whose
+    files are still there."""
+    files = lora_files(host.lora_dirs())
+    return compat.update(choices=files, value=[path for path in chosen or () if path in files])

@@ -14,6 +14,7 @@ from typing import Any
 
 from wan.render.option_checks import ErrorNaming, json_key_name, value_at
 from wan.render.options import validate_options
+from wan.ui import compat
 
 AUTO = "auto"
 ON, OFF = "on", "off"
@@ -29,7 +30,7 @@ FIELDS = (
     "guidance",
     "seed",
     "loras",
-    "lora_strength",
+    "lora_strengths",
     "offload",
     "fp8",
     "vae_tiling",
@@ -85,11 +86,10 @@ def build_options(
     _put(data, "steps", _whole(values.get("steps"), zero_is_unset=True))
     _put(data, "guidance", _number(values.get("guidance"), zero_is_unset=True))
     _put(data, "seed", _whole(values.get("seed")))
-    strength = _number(values.get("lora_strength"))
-    loras = [
-        {"path": path, "strength": 1.0 if strength is None else strength}
-        for path in values.get("loras") or ()
-    ]
+    loras = []
+    for path, strength in lora_strength_rows(values.get("loras"), values.get("lora_strengths")):
+        strength = _number(strength)  # an emptied cell: 1.0, as for a LoRA just chosen
+        loras.append({"path": path, "strength": 1.0 if strength is None else strength})
     _put(data, "loras", loras or None)
     memory: dict[str, Any] = {}
     _put(memory, "offload", _choice(values.get("offload")))
@@ -132,7 +132,7 @@ def form_values(options: Mapping[str, Any]) -> dict[str, Any]:
         "guidance": options.get("guidance") or 0,
         "seed": "" if options.get("seed") is None else str(options["seed"]),
         "loras": [str(lora["path"]) for lora in loras],
-        "lora_strength": float(loras[0].get("strength", 1.0)) if loras else 1.0,
+        "lora_strengths": [[str(lora["path"]), lora.get("strength", 1.0)] for lora in loras],
         "offload": memory.get("offload") or AUTO,
         **{name: _switch_text(memory.get(name)) for name in MEMORY_SWITCHES},
         "attention": memory.get("attention") or AUTO,
@@ -147,6 +147,21 @@ def form_values(options: Mapping[str, Any]) -> dict[str, Any]:
         "crossfade": bool(options.get("crossfade", False)),
         "init_image": None,
     }
+
+
+def lora_strength_rows(chosen: Any, table: Any) -> list[list[Any]]:
+    """The LoRA strength table's rows ([path, strength]) for the chosen LoRAs, in their order:
+    a strength already in `table` (rows of [path, strength]) is kept, a new LoRA gets 1.0.
+    Rows of LoRAs no longer chosen are dropped."""
+    strengths = {}
+    for row in compat.table_rows(table):
+        if len(row) >= 2 and _text(row[0]) is not None:
+            strengths[_text(row[0])] = row[1]
+    rows = []
+    for path in chosen or ():
+        strength = strengths.get(_text(path))
+        rows.append([path, 1.0 if strength in (None, "") else strength])
+    return rows
 
 
 def merge_defaults(options: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
