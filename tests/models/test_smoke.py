@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from wan.errors import ModelError, WanError
-from wan.models import smoke
+from wan.models import smoke, smoke_qwen
 from wan.models.smoke import (
     SMOKE_IDS,
     SMOKE_MARKER,
@@ -141,11 +141,11 @@ def test_qwen_chat_model(smoke_root: Path) -> None:
         out.shape[0] == 1
         and inputs.input_ids.shape[1] < out.shape[1] <= inputs.input_ids.shape[1] + 5
     )
-    # Built to answer one sentence (weights by construction, see _build_qwen), then stop.
+    # Built to answer one sentence (weights by construction, see wan.models.smoke_qwen), then stop.
     out = model.generate(**inputs, max_new_tokens=64, do_sample=False)
     answer = out[0, inputs.input_ids.shape[1] :]
     assert answer[-1] == tokenizer.convert_tokens_to_ids("<|im_end|>")
-    assert tokenizer.decode(answer, skip_special_tokens=True) == smoke.QWEN_ANSWER
+    assert tokenizer.decode(answer, skip_special_tokens=True) == smoke_qwen.QWEN_ANSWER
 
 
 def _latent_grid(folder: Path, width: int, height: int, frames: int) -> tuple[int, int, int]:

@@ -19,7 +19,8 @@ import pytest
 from tests.prompting.test_qwen import GOOD_SENTENCE, make_scripted_qwen, torch_threads
 from wan.cli import main as cli_main
 from wan.errors import ModelError, OptionsError
-from wan.models.smoke import QWEN_ANSWER, ensure_smoke_model
+from wan.models.smoke import ensure_smoke_model
+from wan.models.smoke_qwen import QWEN_ANSWER
 from wan.models.store import InstalledModel, StoreConfig
 from wan.prompting import enhance as enhance_module
 from wan.prompting.answer import check_answer, clean_answer, count_words, detect_lang

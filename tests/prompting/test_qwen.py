@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-import sys
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from wan.errors import ModelError
-from wan.models.smoke import QWEN_ANSWER, ensure_smoke_model
+from wan.models.smoke import ensure_smoke_model
+from wan.models.smoke_qwen import QWEN_ANSWER, unique_pieces
 from wan.models.system import SystemInfo
 from wan.prompting.answer import clean_answer
 from wan.prompting.instruction import system_text
@@ -65,35 +65,6 @@ def tiny_qwen(smoke_root: Path) -> Path:
 def scripted_qwen(tiny_qwen: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tiny-qwen edited to answer GOOD_SENTENCE to any chat (see the module docstring)."""
     return make_scripted_qwen(tiny_qwen, tmp_path_factory.mktemp("scripted") / "tiny-qwen-fox")
-
-
-def unique_pieces(tokenizer, text: str) -> list[str]:
-    """`text` as vocabulary pieces with no piece used twice (a previous-token chain needs it)."""
-    target = "".join(tokenizer.convert_ids_to_tokens(tokenizer(text)["input_ids"]))
-    pieces = sorted(
-        (p for p in tokenizer.get_vocab() if not p.startswith("<|")), key=len, reverse=True
-    )
-    chosen: list[str] = []
-
-    def search(at: int) -> bool:
-        if at == len(target):
-            return True
-        for piece in pieces:
-            if piece not in chosen and target.startswith(piece, at):
-                chosen.append(piece)
-                if search(at + len(piece)):
-                    return True
-                chosen.pop()
-        return False
-
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 4 * len(target) + 100))
-    try:
-        assert search(0), f"no repetition-free tokenization of {text!r}"
-    finally:
-        sys.setrecursionlimit(limit)
-    assert tokenizer.convert_tokens_to_string(chosen) == text
-    return chosen
 
 
 def make_scripted_qwen(source: Path, target: Path, sentence: str = GOOD_SENTENCE) -> Path:
@@ -167,7 +138,7 @@ def test_generation_is_greedy_and_deterministic(tiny_qwen: Path) -> None:
     assert first == second
     assert len(first) == len(REQUESTS)
     assert all(isinstance(answer, str) for answer in first)
-    assert first == [QWEN_ANSWER] * len(REQUESTS)  # built to answer it (see _build_qwen)
+    assert first == [QWEN_ANSWER] * len(REQUESTS)  # built to answer it (see wan.models.smoke_qwen)
 
 
 def test_scripted_model_writes_its_sentence_for_every_prompt(scripted_qwen: Path) -> None:
