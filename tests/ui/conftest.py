@@ -1,18 +1,31 @@
-"""The tab's test parts: a standalone host with its folders in tmp_path and a real job queue."""
+"""The tab's test parts: a standalone host with its folders in tmp_path, a real job queue, and
+`python -m wan ui` as a server that gradio_client and urllib talk to."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import gradio as gr
 import pytest
 
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
+from tests.e2e.conftest import _stop as stop_process
 from wan.host.standalone import StandaloneHost
 from wan.jobs import JobQueue
 from wan.ui.options_form import FIELDS
 
 ORBIT = EXAMPLES / "orbit-3d.json"
+LORAS = ("a.safetensors", "styles/b.safetensors")  # in the LoRA folder of `wan_ui`
+URL = re.compile(r"WAN tab: (http://127\.0\.0\.1:\d+)/")
 # A one-clip animation a smoke model renders in seconds.
 SHORT = {
     "animation_mode": "2D",
@@ -75,3 +88,58 @@ def queue(host: StandaloneHost, tmp_path: Path) -> Iterator[JobQueue]:
     queue = JobQueue(host, db_path=tmp_path / "jobs.sqlite3")
     yield queue
     queue.close()
+
+
+def config_of(blocks: gr.Blocks) -> dict:
+    return blocks.get_config_file() if hasattr(blocks, "get_config_file") else blocks.config
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+@contextmanager
+def running_ui(folder: Path, *arguments: str) -> Iterator[str]:
+    """`python -m wan ui --port 0 --output-dir folder *arguments` with this interpreter, its LoRA
+    folder (WAN_LORA_DIR) folder/loras holding LORAS; yields its URL."""
+    for name in LORAS:
+        (folder / "loras" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "loras" / name).write_bytes(b"")
+    log = folder / "ui.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "WAN_LORA_DIR": str(folder / "loras"),
+    }
+    command = [sys.executable, "-m", "wan", "ui", "--port", "0", "--output-dir", str(folder)]
+    command += arguments
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield _wait_for_url(process, log)
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def wan_ui(tmp_path: Path) -> Iterator[str]:
+    with running_ui(tmp_path) as url:
+        yield url
+
+
+def _wait_for_url(process: subprocess.Popen, log: Path, seconds: float = 120) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = URL.search(log.read_text(errors="replace"))
+        if found:
+            try:
+                urllib.request.urlopen(found[1] + "/", timeout=5).close()
+                return found[1]
+            except OSError:
+                pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"`python -m wan ui` did not start:\n{log.read_text(errors='replace')}")

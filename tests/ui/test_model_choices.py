@@ -140,7 +140,7 @@ def test_a_usable_installed_model_is_the_default(tmp_path, smoke_root):
 def test_the_tab_built_by_gradio_preselects_only_a_usable_model(
     tmp_path, smoke_root, host, idle_queue, truncate
 ):
-    from tests.ui.test_tab import config_of
+    from tests.ui.conftest import config_of
     from wan.ui import build_tab
 
     installed_copy(tmp_path, smoke_root, truncate)

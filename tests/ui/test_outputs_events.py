@@ -15,9 +15,8 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import ROOT
-from tests.ui.conftest import SHORT
+from tests.ui.conftest import SHORT, config_of
 from tests.ui.test_outputs import OPTIONS, make_run
-from tests.ui.test_tab import config_of, wan_ui  # noqa: F401  (the server fixture)
 from wan.ui import build_tab
 from wan.ui.generate_actions import GenerateActions
 from wan.ui.options_form import FIELDS
@@ -149,7 +148,7 @@ def _config(url: str) -> dict:
 
 
 def test_a_render_with_out_elsewhere_shows_in_outputs_through_gradio(
-    wan_ui: str,  # noqa: F811
+    wan_ui: str,
     tmp_path_factory: pytest.TempPathFactory,
 ):
     """`render --out` outside the tab's output root, from another process sharing the queue:

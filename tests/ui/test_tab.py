@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
-import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.conftest import _stop as stop_process
-from tests.ui.conftest import ORBIT, SHORT, field_list
+from tests.ui.conftest import LORAS, ORBIT, SHORT, config_of, field_list, get_json
 from wan.ui import build_tab
 from wan.ui.options_form import FIELDS
 from wan.ui.plan_view import HEADERS
@@ -39,12 +33,6 @@ CONTRACT_IDS = (
     "wan_job_status",
     "wan_video",
 )
-LORAS = ("a.safetensors", "styles/b.safetensors")  # in the LoRA folder of `wan_ui`
-URL = re.compile(r"WAN tab: (http://127\.0\.0\.1:\d+)/")
-
-
-def config_of(blocks: gr.Blocks) -> dict:
-    return blocks.get_config_file() if hasattr(blocks, "get_config_file") else blocks.config
 
 
 def test_the_tab_builds_with_its_sub_tabs_and_element_ids(host, idle_queue):
@@ -55,45 +43,6 @@ def test_the_tab_builds_with_its_sub_tabs_and_element_ids(host, idle_queue):
     assert set(CONTRACT_IDS) <= ids, set(CONTRACT_IDS) - ids
     tabs = [c["props"].get("label") for c in components if c["type"] in ("tabitem", "tab")]
     assert tabs == ["Generate", "Models", "Queue", "Outputs"]
-
-
-@pytest.fixture
-def wan_ui(tmp_path: Path) -> Iterator[str]:
-    """`python -m wan ui --port 0` with this interpreter, its LoRA folder (WAN_LORA_DIR)
-    tmp_path/loras holding LORAS; yields its URL."""
-    for name in LORAS:
-        (tmp_path / "loras" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "loras" / name).write_bytes(b"")
-    log = tmp_path / "ui.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "WAN_LORA_DIR": str(tmp_path / "loras"),
-    }
-    command = [sys.executable, "-m", "wan", "ui", "--port", "0", "--output-dir", str(tmp_path)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        yield _wait_for_url(process, log)
-    finally:
-        stop_process(process)
-
-
-def _wait_for_url(process: subprocess.Popen, log: Path, seconds: float = 120) -> str:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = URL.search(log.read_text(errors="replace"))
-        if found:
-            try:
-                urllib.request.urlopen(found[1] + "/", timeout=5).close()
-                return found[1]
-            except OSError:
-                pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    raise AssertionError(f"`python -m wan ui` did not start:\n{log.read_text(errors='replace')}")
 
 
 def test_the_plan_button_through_gradio(wan_ui: str, tmp_path: Path):
@@ -182,20 +131,15 @@ def test_plan_then_render_through_gradio_use_one_seed(wan_ui: str):
     finally:
         getattr(client, "close", lambda: None)()
     seed = int(shown[0][0])
-    (job,) = _get_json(wan_ui + "/wan/v1/jobs?limit=1")["jobs"]
+    (job,) = get_json(wan_ui + "/wan/v1/jobs?limit=1")["jobs"]
     assert job["source"] == "ui" and job["options"]["seed"] == seed, job
     deadline = time.monotonic() + 180
     while job["status"] == "ACCEPTED" and time.monotonic() < deadline:
         time.sleep(0.5)
-        job = _get_json(f"{wan_ui}/wan/v1/jobs/{job['id']}")
+        job = get_json(f"{wan_ui}/wan/v1/jobs/{job['id']}")
     assert job["status"] == "SUCCEEDED", job
     metadata = json.loads((Path(job["run_dir"]) / "metadata.json").read_text())
     assert [clip["seed"] for clip in metadata["clips"]] == [seed]
-
-
-def _get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as answer:
-        return json.loads(answer.read())
 
 
 def test_the_random_button_puts_a_new_seed_in_the_seed_box(host, idle_queue):
@@ -222,7 +166,7 @@ def test_two_loras_reach_the_job_with_their_own_strengths_through_gradio(wan_ui,
     finally:
         getattr(client, "close", lambda: None)()
     assert message == "", message
-    (job,) = _get_json(wan_ui + "/wan/v1/jobs?limit=1")["jobs"]
+    (job,) = get_json(wan_ui + "/wan/v1/jobs?limit=1")["jobs"]
     assert job["options"]["loras"] == [
         {"path": a, "strength": 0.5},
         {"path": b, "strength": 1.2},

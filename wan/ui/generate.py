@@ -226,7 +226,10 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
         [*source, clip_table, plan_state, *fields],
         [message, job_id, job_status, video],
         api_name="wan_render",
-    ).then(actions.follow, [job_id], [job_status, video], **compat.QUIET, **compat.UNLIMITED)
+    ).then(
+        actions.follow, [job_id], [job_status, video], api_name="wan_follow",
+        **compat.QUIET, **compat.UNLIMITED,
+    )  # fmt: skip
     # only the chosen source's input shows; Outputs choosing "Paste JSON" shows the JSON box too
     source_kind.change(
         source_visibility,
@@ -239,7 +242,9 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     pasted.input(lambda: SOURCE_JSON, None, [source_kind], **compat.QUIET)
     run.select(lambda: SOURCE_RUN, None, [source_kind], **compat.QUIET)
     refresh_runs.click(lambda: compat.update(choices=recent_runs(host.output_root())), None, [run])
-    refresh_models.click(lambda value: model_update(host, value), [model], [model])
+    refresh_models.click(
+        lambda value: model_update(host, value), [model], [model], api_name="wan_refresh_models"
+    )
     refresh_loras.click(
         lambda chosen: lora_update(host, chosen), [loras], [loras], api_name="wan_refresh_loras"
     )

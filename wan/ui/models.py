@@ -135,7 +135,8 @@ def build_models(host: Host, model_dropdown: Any) -> None:
         return download(ref, config, progress)
 
     refresh.click(rows, None, [table])
-    download_button.click(fetch, [pick], [message]).then(rows, None, [table]).then(
+    downloaded = download_button.click(fetch, [pick], [message], api_name="wan_models_download")
+    downloaded.then(rows, None, [table]).then(
         lambda value: model_update(host, value), [model_dropdown], [model_dropdown]
     )
     check_button.click(lambda ref: diagnose(ref, config), [pick], [message, report_file])

@@ -71,6 +71,8 @@ def build_queue(queue: Any, blocks: gr.Blocks, live_refresh: bool) -> None:
     table.select(picked_id, [table], [job_id], **compat.QUIET)
     for action, button in buttons.items():
         button.click(partial(job_action, queue, action), [job_id], [message, table])
-    refresh.click(lambda: live(queue), None, [table, figures], **compat.QUIET)
+    refresh.click(
+        lambda: live(queue), None, [table, figures], api_name="wan_jobs_refresh", **compat.QUIET
+    )
     if live_refresh:
         blocks.load(lambda: live(queue), None, [table, figures], every=LIVE_SECONDS, **compat.QUIET)
