@@ -8,14 +8,15 @@ stdout went away (``| head``; no traceback), anything else is a bug.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 
 from wan import __version__
 from wan.cli_jobs import add_command as add_jobs_command
+from wan.cli_limits import add_command as add_limits_command
 from wan.cli_models import add_commands as add_model_commands
+from wan.cli_output import print_json
 from wan.cli_prompting import add_command as add_enhance_command
 from wan.cli_prompting import add_enhance_arguments
 from wan.cli_render import add_command as add_render_command
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     add_jobs_command(commands)
     add_serve_command(commands)
     add_ui_command(commands)
+    add_limits_command(commands)
     return parser
 
 
@@ -130,8 +132,7 @@ def _run_schedules(args: argparse.Namespace) -> int:
             "seed": seed,
             "schedules": {name: array.tolist() for name, array in values.items()},
         }
-        json.dump(payload, sys.stdout)
-        sys.stdout.write("\n")
+        print_json(payload)
         return 0
     print(f"{settings.source}: {settings.mode}, {settings.max_frames} frames, seed {seed}")
     width = max(len(n) for n in names)
@@ -150,8 +151,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     if args.plot:
         _plot(settings, plan, args.plot)
     if args.json:
-        json.dump(plan_payload(plan, None, enhanced), sys.stdout)
-        sys.stdout.write("\n")
+        print_json(plan_payload(plan, None, enhanced))
     else:
         _print_plan(plan, enhanced)
         if args.plot:

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from wan.cli_output import print_json
 from wan.host.standalone import StandaloneHost
 
 ACTIONS = ("show", "cancel", "retry", "resume")
@@ -83,8 +84,7 @@ def _restart(queue, args: argparse.Namespace) -> int:
 def _list(queue, args: argparse.Namespace) -> int:
     jobs = queue.list(limit=args.limit)
     if args.json:
-        json.dump([_summary(job) for job in jobs], sys.stdout)
-        sys.stdout.write("\n")
+        print_json([_summary(job) for job in jobs])
         return 0
     if not jobs:
         print("no jobs yet: `python -m wan render SETTINGS`, the WAN tab or the API queue them")
@@ -120,8 +120,7 @@ def _outcome(job) -> str:
 
 def _print_job(job, as_json: bool, note: str = "") -> int:
     if as_json:
-        json.dump(job.to_dict(), sys.stdout)
-        sys.stdout.write("\n")
+        print_json(job.to_dict())
         return 0
     if note:
         print(f"{job.id}: {note}", file=sys.stderr)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wan.cli_output import print_json
 from wan.errors import WanError
 from wan.models import store
 from wan.models.catalog import CatalogEntry, enhancer_entries, get_entry, wan_entries
@@ -60,8 +61,7 @@ def store_config(args: argparse.Namespace) -> store.StoreConfig:
 
 
 def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+    print_json(data, indent=2, default=str)
 
 
 # --- models -------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from wan.cli_output import print_json
 from wan.models.store import StoreConfig
 from wan.prompting.enhance import enhance_prompts
 from wan.prompting.request import LANGS, STYLES, EnhanceRequest
@@ -42,8 +42,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     config = StoreConfig(models_dir_flag=args.models_dir)
     (result,) = enhance_prompts([request], model=args.enhance_model, store_config=config)
     if args.json:
-        json.dump({"request": request.to_dict(), **result.to_dict()}, sys.stdout)
-        sys.stdout.write("\n")
+        print_json({"request": request.to_dict(), **result.to_dict()})
         return 0
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)

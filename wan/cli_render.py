@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
+from pathlib import Path
 
+from wan.cli_output import print_json
 from wan.errors import WanError
 from wan.host.base import ProgressEvent
 from wan.host.standalone import StandaloneHost
@@ -38,6 +39,7 @@ def run_render(args: argparse.Namespace) -> int:
     run folder (--out, or the one --resume finds) is resumed rather than a new one queued."""
     from wan.jobs import JobQueue
 
+    check_out_folder(args.out)
     options = options_from_args(args)
     host = StandaloneHost(output_dir=args.output_dir, models_dir=args.models_dir)
     queue = JobQueue(host, autostart=False)
@@ -62,6 +64,15 @@ def run_render(args: argparse.Namespace) -> int:
         return run_claimed_job(queue, job.id, args)
     finally:
         queue.close()
+
+
+def check_out_folder(out: str | None) -> None:
+    """--out names the run folder: a new one, or one to resume; never an existing file."""
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise WanError(
+            f"--out {out}: this is a file, not a folder; give a new folder for the run (or a "
+            "run folder to resume), or leave --out out for a new folder in the output root"
+        )
 
 
 def run_claimed_job(queue, job_id: str, args: argparse.Namespace) -> int:
@@ -124,13 +135,11 @@ def print_outcome(job, result, as_json: bool) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     status = result.status if result is not None else job.status.lower()
     if as_json:
-        json.dump(
+        print_json(
             {"run_dir": job.run_dir, "video": job.video, "status": status, "job": job.id,
              "clips_generated": result.clips_generated if result is not None else 0,
              "clips_resumed": result.clips_resumed if result is not None else 0},
-            sys.stdout,
         )  # fmt: skip
-        sys.stdout.write("\n")
     else:
         if job.status != "SUCCEEDED":
             print(

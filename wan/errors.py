@@ -7,6 +7,18 @@ else that escapes is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+EXCERPT_CHARS = 80  # of a user's value quoted in a message: enough to find it, never 5,000
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """`repr(value)` cut to about `limit` characters, saying how long the whole value is: error
+    messages quote what the user wrote without echoing a huge input back."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    whole = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters"
+    return f"{text[: limit - 3]}... ({whole})"
+
 
 class WanError(Exception):
     """Base class of every error caused by user input."""
@@ -30,7 +42,9 @@ class ScheduleError(WanError):
         self.frame = frame
         where = f"'{setting}'" if setting else "schedule"
         at = "" if frame is None else f" at frame {frame}"
-        inside = f" (in {piece!r}{at})" if piece.strip() else (f" ({at.strip()})" if at else "")
+        inside = (
+            f" (in {excerpt(piece)}{at})" if piece.strip() else (f" ({at.strip()})" if at else "")
+        )
         super().__init__(f"{where}: {reason}{inside}")
 
 
@@ -52,3 +66,7 @@ class Cancelled(WanError):
 
 class OptionsError(WanError):
     """Render options that cannot be used as given."""
+
+
+class LimitError(WanError):
+    """A value past one of the limits of wan/limits.py, or such a limit set to a bad value."""

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from wan.errors import WanError
+from wan.errors import LimitError
 
 ENV_PREFIX = "WAN_LIMIT_"
 
@@ -52,11 +52,6 @@ HELP = {
     "max_text_length": "characters of one text value (a prompt, a schedule)",
     "max_plan_seconds": "seconds the schedules and plan of one animation may take",
 }
-
-
-class LimitError(WanError):
-    """A value past a limit (bad input: exit 2, HTTP 422), or a limit set to a value that is not
-    a positive number."""
 
 
 def limits_from_env(environ: Mapping[str, str] | None = None) -> Limits:

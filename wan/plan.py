@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,8 @@ from wan.deforum.prompts import prompt_keys, split_prompt
 from wan.deforum.schedules import evaluate_schedules
 from wan.deforum.seeds import frame_seeds
 from wan.deforum.settings import DeforumSettings
-from wan.errors import PlanError
+from wan.errors import LimitError, PlanError, ScheduleError
+from wan.limits import Limits, current_limits, past_limit
 from wan.motion import ClipMotion, analyse_motion
 from wan.profiles import ModelProfile
 
@@ -163,8 +165,12 @@ def build_plan(
     profile: ModelProfile,
     seed: int,
     overlap: int = 0,
+    limits: Limits | None = None,
 ) -> GenerationPlan:
-    """Cut the animation into clips for `profile`. `seed` is the resolved seed (not -1)."""
+    """Cut the animation into clips for `profile`. `seed` is the resolved seed (not -1).
+    `limits` (default: those in force) bound the model frames and the time planning takes."""
+    limits = limits or current_limits()
+    deadline = time.monotonic() + limits.max_plan_seconds
     if seed < 0:
         raise PlanError(f"seed {seed}: resolve -1 to a concrete seed before planning")
     min_new = profile.min_clip_frames  # every clip adds at least this many new frames
@@ -175,6 +181,12 @@ def build_plan(
         )
     to_model = lambda f: to_model_frame(f, settings.fps, profile.native_fps)  # noqa: E731
     total = to_model(settings.max_frames - 1) + 1
+    if total > limits.max_frames:
+        where = (
+            f"{settings.source}: the model's video (max_frames {settings.max_frames} at fps "
+            f"{settings.fps:g}, made at {profile.id}'s {profile.native_fps:g} fps)"
+        )
+        raise LimitError(past_limit(where, total, "max_frames", limits.max_frames))
     keys = prompt_keys(settings)
     key_models = [to_model(k.frame) for k in keys]
     targets = _boundary_targets(keys, key_models, total)
@@ -193,6 +205,7 @@ def build_plan(
     deforum_of_model = _deforum_span_finder(settings.max_frames, settings.fps, profile.native_fps)
     clips = []
     for index, (model_start, model_end, length, merged_keys) in enumerate(spans):
+        _check_time(deadline, limits, index, len(spans))
         clip_overlap = overlap if index else 0
         start_frame, end_frame = deforum_of_model(model_start, model_end)
         chosen, merged = _choose_prompt(
@@ -215,9 +228,7 @@ def build_plan(
                 prompt=text.positive,
                 negative_prompt=text.negative,
                 merged_prompts=tuple(dict.fromkeys(p for p in others if p != text.positive)),
-                motion=analyse_motion(
-                    schedules, settings.mode, start_frame, end_frame, settings.width
-                ),
+                motion=_finite_motion(schedules, settings, start_frame, end_frame),
                 seed=seeds[start_frame],
                 strength=float(schedules["strength_schedule"][start_frame]),
                 conditioning=_conditioning(index, settings, profile),
@@ -238,6 +249,34 @@ def build_plan(
         settings=settings,
         notes=ignored_notes(settings),
     )
+
+
+def _check_time(deadline: float, limits: Limits, index: int, clips: int) -> None:
+    """Planning stops once it has taken longer than the limit (checked between clips)."""
+    if time.monotonic() > deadline:
+        raise LimitError(
+            f"planning took longer than the limit of {limits.max_plan_seconds:g} seconds "
+            f"(at clip {index} of {clips}); shorten the animation or simplify its expressions, "
+            f"or raise the limit with {Limits.env_name('max_plan_seconds')}"
+        )
+
+
+def _finite_motion(
+    schedules: dict[str, np.ndarray], settings: DeforumSettings, start_frame: int, end_frame: int
+) -> ClipMotion:
+    """The clip's camera motion; refused where its figures overflow (a schedule of 1e308 per
+    frame adds up to infinity): the plan JSON would hold Infinity, which is not JSON."""
+    with np.errstate(over="ignore", invalid="ignore"):  # said once below, not as a warning
+        motion = analyse_motion(schedules, settings.mode, start_frame, end_frame, settings.width)
+    for axis in motion.axes:
+        if not all(math.isfinite(v) for v in (axis.net, axis.peak, axis.total)):
+            raise ScheduleError(
+                axis.key,
+                "",
+                f"the camera motion over frames {motion.start_frame}-{motion.end_frame} adds up "
+                "past the largest number a computer float holds; use smaller values",
+            )
+    return motion
 
 
 def _schedule_names(settings: DeforumSettings) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from wan.deforum.seeds import SEED_SPACE
 from wan.deforum.settings import DeforumSettings, load_settings
+from wan.errors import OptionsError, excerpt
 from wan.models.identify import profile_for
 from wan.models.store import StoreConfig
 from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
@@ -66,7 +67,14 @@ def plan_for(settings: DeforumSettings, options: RenderOptions | Mapping | None)
     options = parse_options(options)
     seed = plan_seed(settings, options.seed)
     overlap = options.overlap if options.overlap is not None else CONTINUATION_OVERLAP
-    return build_plan(settings, profile_for(options.model), seed=seed, overlap=overlap)
+    plan = build_plan(settings, profile_for(options.model), seed=seed, overlap=overlap)
+    beyond = [index for index in options.prompt_overrides or {} if index >= len(plan.clips)]
+    if beyond:
+        raise OptionsError(
+            f"prompt_overrides: clip {excerpt(beyond[0])} is not a clip of this plan, which has "
+            f"{len(plan.clips)} clip(s) (0 to {len(plan.clips) - 1}); plan first to see them"
+        )
+    return plan
 
 
 def enhance_plan(plan: GenerationPlan, options: RenderOptions, config: StoreConfig) -> list:

@@ -141,9 +141,10 @@ def test_choices_match_the_memory_plan() -> None:
     ("data", "message"),
     [
         ({"stpes": 3}, "unknown option 'stpes' (did you mean 'steps'?); options here: model, "),
-        ({"steps": 0}, "steps 0: use a whole number from 1 to 200 (or null for the default)"),
-        ({"steps": 2.5}, "steps 2.5: use a whole number from 1 to 200"),
-        ({"steps": True}, "steps True: use a whole number from 1 to 200"),
+        ({"steps": 0}, "steps 0: use a whole number >= 1 (or null for the default)"),
+        ({"steps": 2.5}, "steps 2.5: use a whole number >= 1"),
+        ({"steps": True}, "steps True: use a whole number >= 1"),
+        ({"steps": 500}, "steps is 500, past the limit of 200 denoising steps per clip"),
         ({"guidance": 31}, "guidance 31: use a number from 0 to 30"),
         ({"guidance_2": -1}, "guidance_2 -1: use a number from 0 to 30"),
         ({"flow_shift": 0}, "flow_shift 0: use a number above 0 and <= 100"),
@@ -304,8 +305,8 @@ def test_repeated_flags() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--steps", "500"], "--steps '500': use a whole number from 1 to 200"),
-        (["--steps", "ten"], "--steps 'ten': use a whole number from 1 to 200"),
+        (["--steps", "500"], "--steps is 500, past the limit of 200 denoising steps per clip"),
+        (["--steps", "ten"], "--steps 'ten': use a whole number >= 1"),
         (["--guidance", "x"], "--guidance 'x': use a number from 0 to 30"),
         (["--offload", "disk"], "--offload 'disk': use one of none, model, group_block"),
         (["--fps-mode", "fast"], "--fps-mode 'fast': use one of deforum, native"),

@@ -21,7 +21,8 @@ from typing import Any
 from wan.deforum import defaults
 from wan.deforum.json_values import check_json_value
 from wan.deforum.seeds import SEED_SPACE
-from wan.errors import SettingsError
+from wan.errors import SettingsError, excerpt
+from wan.limits import Limits, current_limits, past_limit
 
 MAX_INT32 = 2**31 - 1  # counts beyond this mean nothing to Deforum and overflow numpy
 STYLE_UI = "ui-saved"
@@ -122,25 +123,30 @@ def find_run_settings(folder: Path) -> Path:
     return found[-1]
 
 
-def parse_settings(data: Any, source: str = "<dict>") -> DeforumSettings:
-    """Validate a settings dict; missing keys take Deforum's defaults, unknown keys are kept."""
+def parse_settings(
+    data: Any, source: str = "<dict>", limits: Limits | None = None
+) -> DeforumSettings:
+    """Validate a settings dict; missing keys take Deforum's defaults, unknown keys are kept.
+    Counts, fps and sizes past `limits` (default: those in force) are refused here, before any
+    schedule is evaluated."""
     if not isinstance(data, Mapping):
         raise SettingsError(f"{source}: settings must be a JSON object, got {type(data).__name__}")
-    check_json_value(data, "", lambda reason: SettingsError(f"{source}: setting {reason}"))
+    limits = limits or current_limits()
+    check_json_value(data, "", lambda reason: SettingsError(f"{source}: setting {reason}"), limits)
     raw = _rename_legacy(data)
-    read = _Reader(raw, source)
+    read = _Reader(raw, source, limits)
     mode = read.scalar("animation_mode")
     if mode not in defaults.SUPPORTED_MODES:
         known = mode in defaults.ANIMATION_MODES
         raise SettingsError(
-            f"{source}: animation_mode {mode!r} "
+            f"{source}: animation_mode {excerpt(mode)} "
             + ("is a Deforum mode Wan cannot render" if known else "is not a Deforum mode")
             + "; set animation_mode to '2D' or '3D'"
         )
     seed_behavior = read.scalar("seed_behavior")
     if seed_behavior not in defaults.SEED_BEHAVIORS:
         raise SettingsError(
-            f"{source}: seed_behavior {seed_behavior!r} is unknown; use one of "
+            f"{source}: seed_behavior {excerpt(seed_behavior)} is unknown; use one of "
             + ", ".join(defaults.SEED_BEHAVIORS)
         )
     positive, negative, prompts, merged = _prompt_parts(raw, read)
@@ -150,10 +156,10 @@ def parse_settings(data: Any, source: str = "<dict>") -> DeforumSettings:
         source=source,
         style=_style(raw),
         mode=mode,
-        max_frames=read.at_least("max_frames", 1),
-        fps=read.positive("fps"),
-        width=read.at_least("W", 1),
-        height=read.at_least("H", 1),
+        max_frames=read.within_limit("max_frames", "max_frames"),
+        fps=read.positive("fps", "max_fps"),
+        width=read.within_limit("W", "max_side"),
+        height=read.within_limit("H", "max_side"),
         seed=read.seed(),
         seed_behavior=seed_behavior,
         seed_iter_n=read.at_least("seed_iter_N", 1),
@@ -224,8 +230,9 @@ def _prompt_parts(raw: Mapping[str, Any], read: _Reader) -> tuple[str, str, tupl
     items = []
     for key, value in prompts.items():
         if not isinstance(value, str):
+            kind = type(value).__name__
             raise SettingsError(
-                f"{read.source}: prompts[{str(key)!r}] must be text, got {type(value).__name__}"
+                f"{read.source}: prompts[{excerpt(str(key))}] must be text, got {kind}"
             )
         items.append((str(key).strip(), value))
     return positive, negative, tuple(items), merged
@@ -253,9 +260,10 @@ def _init_image(read: _Reader, use_init: bool) -> str | None:
 class _Reader:
     """Reads one settings dict key by key, naming the key in every error."""
 
-    def __init__(self, raw: Mapping[str, Any], source: str) -> None:
+    def __init__(self, raw: Mapping[str, Any], source: str, limits: Limits) -> None:
         self.raw = raw
         self.source = source
+        self.limits = limits
 
     def fail(self, key: str, reason: str) -> SettingsError:
         return SettingsError(f"{self.source}: setting '{key}' {reason}")
@@ -280,11 +288,24 @@ class _Reader:
             raise self.fail(key, f"is {value}; it must be at most {high}")
         return value
 
-    def positive(self, key: str) -> float:
+    def within_limit(self, key: str, limit: str) -> int:
+        """A count from 1 up to the limit `limit` (frames, pixels)."""
+        value = self.at_least(key, 1)
+        self._check_limit(key, value, limit)
+        return value
+
+    def positive(self, key: str, limit: str) -> float:
         value = self.scalar(key)
         if not value > 0:
             raise self.fail(key, f"is {value}; it must be greater than 0")
+        self._check_limit(key, value, limit)
         return value
+
+    def _check_limit(self, key: str, value: float, limit: str) -> None:
+        bound = getattr(self.limits, limit)
+        if value > bound:
+            where = f"{self.source}: setting '{key}'"
+            raise SettingsError(past_limit(where, value, limit, bound))
 
     def seed(self) -> int:
         value = self.scalar("seed")
@@ -306,7 +327,7 @@ class _Reader:
                     value = f"0: ({value})"  # a bare number is a constant schedule
                 if not isinstance(value, str):
                     raise self.fail(
-                        key, f"must be a schedule string like '0: (1.0)', got {value!r}"
+                        key, f"must be a schedule string like '0: (1.0)', got {excerpt(value)}"
                     )
                 out[key] = value
         return out
@@ -314,18 +335,18 @@ class _Reader:
     def _int(self, key: str, value: Any) -> int:
         number = self._float(key, value)
         if number != int(number):
-            raise self.fail(key, f"is {value!r}; it must be a whole number")
+            raise self.fail(key, f"is {excerpt(value)}; it must be a whole number")
         return int(number)
 
     def _float(self, key: str, value: Any) -> float:
         if isinstance(value, bool):
-            raise self.fail(key, f"is {value!r}; it must be a number")
+            raise self.fail(key, f"is {excerpt(value)}; it must be a number")
         try:
             number = float(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError):
-            raise self.fail(key, f"is {value!r}; it must be a number") from None
+            raise self.fail(key, f"is {excerpt(value)}; it must be a number") from None
         if not math.isfinite(number):
-            raise self.fail(key, f"is {value!r}; it must be a finite number")
+            raise self.fail(key, f"is {excerpt(value)}; it must be a finite number")
         return number
 
     def _bool(self, key: str, value: Any) -> bool:
@@ -335,7 +356,7 @@ class _Reader:
             return bool(value)
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
-        raise self.fail(key, f"is {value!r}; it must be true or false")
+        raise self.fail(key, f"is {excerpt(value)}; it must be true or false")
 
     def _str(self, key: str, value: Any) -> str:
         if isinstance(value, str):

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from wan.deforum.json_values import check_json_value
 from wan.errors import OptionsError
+from wan.limits import current_limits, past_limit
 from wan.render.option_checks import (
     PYDANTIC_V2,
     ErrorNaming,
@@ -37,6 +38,7 @@ from wan.render.option_checks import (
     validate_model,
     value_at,
 )
+from wan.render.sizes import parse_size
 
 Offload = Literal["none", "model", "group_block", "group_leaf"]  # = wan.models.memory.OFFLOADS
 Attention = Literal["native", "flash", "sage"]  # = wan.models.plan_overrides.ATTENTION
@@ -116,7 +118,8 @@ class RenderOptions(StrictModel):
     size: str | None = Field(
         None, description="frame size WIDTHxHEIGHT (default: nearest supported to Deforum's W x H)"
     )
-    steps: int | None = Field(None, ge=1, le=200, description="sampling steps (default: model's)")
+    # at most the max_steps limit (wan/limits.py, checked by validate_options): no fixed bound
+    steps: int | None = Field(None, ge=1, description="sampling steps (default: model's)")
     guidance: float | None = Field(
         None, ge=0, le=30, description="guidance scale (default: model's)"
     )
@@ -226,11 +229,26 @@ def parse_options(data: Mapping[str, Any] | RenderOptions | None) -> RenderOptio
 def validate_options(data: dict[str, Any], naming: ErrorNaming) -> RenderOptions:
     """RenderOptions from plain values, plus the checks that span fields; errors use `naming`."""
     options = validate_model(RenderOptions, data, naming)
+    _check_limits(options, naming)
     if options.cache_threshold is not None and options.cache == "none":
         where, _ = naming.name_of(("cache_threshold",))
         cache, _ = naming.name_of(("cache",))
         raise OptionsError(f"{where} needs a step cache: set {cache} to first_block or mag")
     return options
+
+
+def _check_limits(options: RenderOptions, naming: ErrorNaming) -> None:
+    """Steps and size past the limits in force (wan/limits.py), named as the user wrote them."""
+    limits = current_limits()
+    if options.steps is not None and options.steps > limits.max_steps:
+        where, _ = naming.name_of(("steps",))
+        raise OptionsError(past_limit(where, options.steps, "max_steps", limits.max_steps))
+    if options.size is not None:
+        side = max(parse_size(options.size))
+        if side > limits.max_side:
+            where, _ = naming.name_of(("size",))
+            where = f"{where} {options.size}: its larger side"
+            raise OptionsError(past_limit(where, side, "max_side", limits.max_side))
 
 
 def options_to_dict(options: RenderOptions) -> dict[str, Any]:
