@@ -91,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
         default=CONTINUATION_OVERLAP,
         help=f"model frames shared by clips (default {CONTINUATION_OVERLAP}, as render uses)",
     )
+    plan.add_argument(
+        "--init-image",
+        metavar="IMG",
+        default=None,
+        help="the image render starts from (as render's --init-image): clip 0 is labelled so",
+    )
     plan.add_argument("--plot", metavar="FILE.png", help="draw the camera schedules and clips")
     add_enhance_arguments(plan, flag=True)
     plan.set_defaults(run=_run_plan)
@@ -146,7 +152,9 @@ def _run_schedules(args: argparse.Namespace) -> int:
 def _run_plan(args: argparse.Namespace) -> int:
     settings, seed = _load(args)
     profile = profile_for(args.model)
-    plan = build_plan(settings, profile, seed=seed, overlap=args.overlap)
+    plan = build_plan(
+        settings, profile, seed=seed, overlap=args.overlap, init_image=args.init_image
+    )
     enhanced = _enhanced(plan, args) if args.enhance else None
     if args.plot:
         _plot(settings, plan, args.plot)

@@ -166,9 +166,11 @@ def build_plan(
     seed: int,
     overlap: int = 0,
     limits: Limits | None = None,
+    init_image: str | None = None,
 ) -> GenerationPlan:
     """Cut the animation into clips for `profile`. `seed` is the resolved seed (not -1).
-    `limits` (default: those in force) bound the model frames and the time planning takes."""
+    `limits` (default: those in force) bound the model frames and the time planning takes;
+    `init_image` is the render's init image option (--init-image, wan.init_image)."""
     limits = limits or current_limits()
     deadline = time.monotonic() + limits.max_plan_seconds
     if seed < 0:
@@ -231,7 +233,7 @@ def build_plan(
                 motion=_finite_motion(schedules, settings, start_frame, end_frame),
                 seed=seeds[start_frame],
                 strength=float(schedules["strength_schedule"][start_frame]),
-                conditioning=_conditioning(index, settings, profile),
+                conditioning=_conditioning(index, init_image_used(settings, init_image)),
             )
         )
     return GenerationPlan(
@@ -365,9 +367,13 @@ def _deforum_span_finder(max_frames: int, fps: float, model_fps: float):
     return span
 
 
-def _conditioning(index: int, settings: DeforumSettings, profile: ModelProfile) -> str:
+def init_image_used(settings: DeforumSettings, option: str | None) -> str | None:
+    """The image a render's first clip starts from: the init image option, else Deforum's
+    init_image when use_init is on (the one rule the plan's label and the render share)."""
+    return option or (settings.init_image if settings.use_init else None)
+
+
+def _conditioning(index: int, init_image: str | None) -> str:
     if index > 0:
         return CONDITION_CONTINUE
-    if settings.use_init and settings.init_image:
-        return CONDITION_INIT_IMAGE
-    return CONDITION_TEXT
+    return CONDITION_INIT_IMAGE if init_image else CONDITION_TEXT

@@ -67,7 +67,13 @@ def plan_for(settings: DeforumSettings, options: RenderOptions | Mapping | None)
     options = parse_options(options)
     seed = plan_seed(settings, options.seed)
     overlap = options.overlap if options.overlap is not None else CONTINUATION_OVERLAP
-    plan = build_plan(settings, profile_for(options.model), seed=seed, overlap=overlap)
+    plan = build_plan(
+        settings,
+        profile_for(options.model),
+        seed=seed,
+        overlap=overlap,
+        init_image=options.init_image,
+    )
     beyond = [index for index in options.prompt_overrides or {} if index >= len(plan.clips)]
     if beyond:
         raise OptionsError(

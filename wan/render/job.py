@@ -24,7 +24,7 @@ from wan.errors import OptionsError
 from wan.models import store
 from wan.models.catalog import CatalogEntry, get_entry, wan_entries
 from wan.models.detect import Detection, detect_model
-from wan.plan import GenerationPlan
+from wan.plan import GenerationPlan, init_image_used
 from wan.render.lora import check_lora_fits, lora_file_hash
 from wan.render.options import RenderOptions, options_to_dict
 from wan.render.prompt_syntax import clean_prompt, find_lora
@@ -174,7 +174,7 @@ def check_inputs(
     for lora in options.loras:
         if not Path(lora.path).is_file():
             raise OptionsError(f"--lora {lora.path}: no such file; give a .safetensors LoRA file")
-    init_image = options.init_image or (settings.init_image if settings.use_init else None)
+    init_image = init_image_used(settings, options.init_image)
     if init_image and not Path(init_image).is_file():
         raise OptionsError(f"init image {init_image}: no such file; give a local image file")
     if task in ("i2v", "flf2v") and not init_image:
