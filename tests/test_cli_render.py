@@ -46,3 +46,24 @@ def test_plan_text_shows_what_differs_in_long_shared_prompts(tmp_path):
     assert done.returncode == 0, done.stderr
     shown = [line for line in done.stdout.splitlines() if line.startswith("  prompt:")]
     assert shown[0].endswith("golden hour light, seagulls") and shown[-1].endswith("light, rain")
+
+
+def test_render_logs_the_engine_s_lines_unless_quiet(tmp_path, smoke_root):
+    """`render` set up no logging, so its INFO lines (a cancelled render kept its clips, the
+    files written) were lost; they go to stderr above the progress bar, and --quiet hides them."""
+    settings = tmp_path / "short.json"
+    settings.write_text(json.dumps(SHORT))
+    said = {}
+    for quiet in (False, True):
+        done = subprocess.run(
+            [sys.executable, "-m", "wan", "render", str(settings), "--model", "tiny-t2v",
+             "--size", "80x48", "--steps", "1", "--out", str(tmp_path / f"run-{quiet}"),
+             *(["--quiet"] if quiet else [])],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        said[quiet] = done.stderr
+    assert f"INFO wan.render.video: wrote {tmp_path / 'run-False' / 'video.mp4'}" in said[False]
+    logged = [line for line in said[False].splitlines() if "INFO" in line]
+    assert all(line.startswith("INFO") for line in logged)  # never on the bar's line
+    assert "INFO" not in said[True] and "denoising" not in said[True]

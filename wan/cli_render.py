@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from wan.cli_output import print_json
+from wan.cli_output import engine_log, print_json
 from wan.errors import WanError
 from wan.host.base import ProgressEvent
 from wan.host.standalone import StandaloneHost
@@ -84,7 +84,8 @@ def run_claimed_job(queue, job_id: str, args: argparse.Namespace) -> int:
             print(f"size: {note}", file=sys.stderr)  # before the render, not after it
     results = []
     try:
-        job = queue.run_here(job_id, progress=bar, on_result=results.append)
+        with engine_log(args.quiet or args.json, bar.write_above if bar else None):
+            job = queue.run_here(job_id, progress=bar, on_result=results.append)
     except KeyboardInterrupt:
         if bar is not None:
             bar.finish()
@@ -157,6 +158,7 @@ class ProgressBar:
 
     def __init__(self) -> None:
         self.last = 0.0
+        self.line = ""  # the bar as last drawn ("" when no bar is on screen)
 
     def __call__(self, event: ProgressEvent) -> None:
         now = time.monotonic()
@@ -166,14 +168,26 @@ class ProgressBar:
         done = (event.step / event.steps) if event.steps else 0.0
         filled = int(done * 20)
         eta = f", {event.remaining:.0f}s left" if event.remaining is not None else ""
-        line = (
-            f"\r[{'#' * filled}{'.' * (20 - filled)}] clip {event.clip}/{event.clips} "
+        self.line = (
+            f"[{'#' * filled}{'.' * (20 - filled)}] clip {event.clip}/{event.clips} "
             f"{event.phase}"
             + (f" {event.step}/{event.steps}" if event.steps else "")
             + f" {event.elapsed:.0f}s{eta}   "
         )
-        sys.stderr.write(line)
+        sys.stderr.write("\r" + self.line)
+        sys.stderr.flush()
+
+    def write_above(self, text: str) -> None:
+        """A log line above the bar: the bar's line is cleared, the text written, the bar
+        drawn again below it."""
+        if self.line:
+            sys.stderr.write("\r" + " " * len(self.line) + "\r")
+        sys.stderr.write(text + "\n")
+        if self.line:
+            sys.stderr.write(self.line)
         sys.stderr.flush()
 
     def finish(self) -> None:
-        sys.stderr.write("\n")
+        if self.line:
+            sys.stderr.write("\n")
+        self.line = ""

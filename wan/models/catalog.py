@@ -135,17 +135,6 @@ class CatalogEntry:
     def default_size(self) -> tuple[int, int]:
         return self.sizes[0]
 
-    @property
-    def total_params(self) -> int:
-        p = self.params
-        return (
-            p.transformer * self.experts
-            + p.text_encoder
-            + p.vae
-            + p.image_encoder
-            + (p.language_model)
-        )
-
     def takes(self, kind: str) -> bool:
         return kind in self.inputs
 

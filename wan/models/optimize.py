@@ -77,9 +77,6 @@ class OptimizationPlan:
     def reason(self, name: str) -> str:
         return dict(self.reasons)[name]
 
-    def memory_options(self) -> MemoryOptions:
-        return self.estimate.options
-
     @property
     def summary(self) -> str:
         parts = [OFFLOAD_NAMES[self.offload]]

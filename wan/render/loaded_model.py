@@ -116,19 +116,6 @@ class LoadedModel:
         return derived
 
 
-def load_model(
-    detection: Any,
-    dtype: str = "bfloat16",
-    base_folder: Any = None,
-    entry: Any = None,
-) -> LoadedModel:
-    """Load a detected model on the CPU as a `LoadedModel` (apply LoRAs and the plan after)."""
-    from wan.models.loader import load_pipeline
-
-    pipe = load_pipeline(detection, dtype=dtype, base_folder=base_folder)
-    return LoadedModel(pipe, detection.task, entry)
-
-
 def infer_task(pipe: Any) -> str:
     """The task a pipeline object serves, from its class and config."""
     name = type(pipe).__name__
