@@ -9,7 +9,13 @@ from typing import Protocol
 
 from wan.models.store import StoreConfig
 
-PHASES = ("loading", "text encoding", "denoising", "decoding", "writing")
+# The renderer's phases, in order (a job's step_phase; wan.jobs.status maps them to job phases).
+LOADING = "loading"
+TEXT_ENCODING = "text encoding"
+DENOISING = "denoising"
+DECODING = "decoding"
+WRITING = "writing"
+PHASES = (LOADING, TEXT_ENCODING, DENOISING, DECODING, WRITING)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,14 @@ Pure: a ProgressEvent in, the job's phase and overall fraction out.
 
 from __future__ import annotations
 
-from wan.host.base import ProgressEvent
+from wan.host.base import (
+    DECODING,
+    DENOISING,
+    LOADING,
+    TEXT_ENCODING,
+    WRITING,
+    ProgressEvent,
+)
 
 ACCEPTED = "ACCEPTED"  # queued or running
 SUCCEEDED = "SUCCEEDED"
@@ -26,11 +33,11 @@ RETRYABLE = (FAILED, CANCELLED, INTERRUPTED)
 WAITING_FOR_GPU = "waiting for the GPU"
 
 _PHASE_OF_STEP = {
-    "loading": PREPARING,
-    "text encoding": GENERATING,
-    "denoising": GENERATING,
-    "decoding": GENERATING,
-    "writing": POST_PROCESSING,
+    LOADING: PREPARING,
+    TEXT_ENCODING: GENERATING,
+    DENOISING: GENERATING,
+    DECODING: GENERATING,
+    WRITING: POST_PROCESSING,
 }
 
 
@@ -41,14 +48,14 @@ def phase_of(step_phase: str) -> str:
 
 def overall_progress(event: ProgressEvent, previous: float = 0.0) -> float:
     """The fraction 0..1 of the whole render done, counting finished clips (also resumed ones)."""
-    if event.phase == "writing":
+    if event.phase == WRITING:
         return 1.0
     if event.clip <= 0 or event.clips <= 0:
         return previous
     clip = min(event.clip, event.clips)
-    if event.phase == "decoding":
+    if event.phase == DECODING:
         return clip / event.clips
-    if event.phase == "denoising" and event.steps > 0:
+    if event.phase == DENOISING and event.steps > 0:
         step = min(max(event.step, 0), event.steps)
         return ((clip - 1) * event.steps + step) / (event.clips * event.steps)
     return (clip - 1) / event.clips

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wan.errors import Cancelled, RenderError
-from wan.host.base import Host, ProgressEvent
+from wan.host.base import (
+    DECODING,
+    DENOISING,
+    LOADING,
+    TEXT_ENCODING,
+    WRITING,
+    Host,
+    ProgressEvent,
+)
 from wan.plan import GenerationPlan
 from wan.render import run_folder
 from wan.render.assemble import output_stream
@@ -78,7 +86,7 @@ class Runner:
         session = None
         try:
             if len(done) < len(plan.clips):
-                report("loading", 0)
+                report(LOADING, 0)
                 host.free_host_memory()
                 with host.gpu_lock():
                     session = ModelSession.open(job, timings)
@@ -88,7 +96,7 @@ class Runner:
                         session.close()  # Wan's weights go before the host may take the GPU back
             if should_stop():  # e.g. pressed while the last clip decoded
                 raise Cancelled("cancelled before the video was written")
-            report("writing", len(plan.clips))
+            report(WRITING, len(plan.clips))
             video = self._assemble(job, folder, timings, should_stop)
         except Cancelled:
             run_folder.write_state(folder, job, "cancelled")
@@ -133,17 +141,17 @@ class Runner:
             else:
                 request = continue_request(job, clip, previous, reference)
             start = time.perf_counter()
-            report("text encoding", clip.index + 1)
+            report(TEXT_ENCODING, clip.index + 1)
 
             decode_started = [0.0]
 
             def on_step(
                 step: int, total: int, number: int = clip.index + 1, mark: list = decode_started
             ) -> None:
-                report("denoising", number, step, total)
+                report(DENOISING, number, step, total)
                 if step == total:
                     mark[0] = time.perf_counter()
-                    report("decoding", number, step, total)
+                    report(DECODING, number, step, total)
 
             result = session.generate(request, on_step=on_step, cancel=should_stop)
             if decode_started[0]:
@@ -220,7 +228,7 @@ class _Reporter:
     def __call__(self, phase: str, clip: int, step: int = 0, steps: int = 0) -> None:
         now = time.perf_counter()
         remaining = None
-        if phase == "denoising" and steps:
+        if phase == DENOISING and steps:
             if self.first_step_at is None:
                 self.first_step_at = now
             self.steps_done += 1

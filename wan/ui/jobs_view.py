@@ -20,7 +20,7 @@ def shown_status(job: Any) -> str:
     if job.status != ACCEPTED:
         return job.status
     if job.phase == QUEUED:
-        return "QUEUED"
+        return QUEUED
     if job.cancel_requested:
         return "CANCELLING"
     if (job.step_phase or "").startswith(WAITING_FOR_GPU):
