@@ -112,7 +112,7 @@ def test_data_url_images_are_saved_for_the_job(make_queue):
 @pytest.mark.parametrize(
     "value, words",
     [
-        (data_url(b"%PDF-1.4 not an image"), "not a readable png image"),
+        (data_url(b"%PDF-1.4 not an image"), "not a readable image"),
         (data_url(b"GIF89a", "gif"), "image/gif is not accepted"),
         ("data:image/png;base64,@@@", "damaged"),
         ("data:text/plain;base64,aGVsbG8=", "not an image data URL"),

@@ -2,9 +2,11 @@
 
 Everything cheap is validated here, before the job is queued, so a bad request fails at once
 with a message naming the field instead of failing minutes later in the worker: the settings
-parse, the options parse (host defaults merged in), the plan is built. A seed of -1 is resolved
-here by the plan's rule (`wan.service.plan_seed`: the seed POST /plan and the tab's Plan showed)
-and kept in the options, so a resume or retry renders the same video.
+parse, the options parse (host defaults merged in), the plan is built. A base64 image is checked
+from its header (bytes and pixels within the limits) and written as it came: it is decoded only
+when the job renders. A seed of -1 is resolved here by the plan's rule (`wan.service.plan_seed`:
+the seed POST /plan and the tab's Plan showed) and kept in the options, so a resume or retry
+renders the same video.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Intake:
     settings: dict[str, Any]
     options: dict[str, Any]
     name: str
-    images: tuple[tuple[Path, bytes], ...]  # decoded base64 images, written once all checks pass
+    images: tuple[tuple[Path, bytes], ...]  # base64-decoded files, written once all checks pass
 
     def save_images(self) -> None:
         for path, data in self.images:

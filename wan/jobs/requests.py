@@ -3,7 +3,9 @@
 A request from the HTTP API never reaches the server's files unchecked: images come as data
 URLs and are saved in the job's own inputs folder; a model path must lie inside the models
 folder; LoRA paths must be relative without `..`; the settings cannot point at a soundtrack
-file. The CLI and the local tab are trusted and skip `check_request`.
+file. The CLI and the local tab are trusted and skip `check_request`. An image is checked from
+its header alone (bytes, width x height: `wan.render.image_header`), never decoded here: a
+small file can claim billions of pixels, and the request's thread must not pay for them.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from wan.errors import OptionsError
 from wan.jobs.errors import RequestError
+from wan.limits import check_at_most
 from wan.models.store import StoreConfig
+from wan.render.image_header import check_image_bytes
 
 SETTINGS_FIELD = "deforum_settings"
 OPTIONS_FIELD = "wan"
@@ -50,15 +55,15 @@ def check_request(
     if not isinstance(options, Mapping):
         raise RequestError(f"{OPTIONS_FIELD}: send the render options as a JSON object")
     image = settings.get("init_image")
-    if use_init(settings) and image not in (None, "", "None") and not is_data_url(image):
-        raise RequestError(_not_data_url(f"{SETTINGS_FIELD}.init_image"))
+    if use_init(settings) and image not in (None, "", "None"):
+        _check_image(image, f"{SETTINGS_FIELD}.init_image")
     if str(settings.get("add_soundtrack", "None")).strip() == "File":
         raise RequestError(
             f"{SETTINGS_FIELD}.add_soundtrack: a remote request cannot use a soundtrack file on "
             "the server; set add_soundtrack to None"
         )
-    if options.get("init_image") is not None and not is_data_url(options["init_image"]):
-        raise RequestError(_not_data_url(f"{OPTIONS_FIELD}.init_image"))
+    if options.get("init_image") is not None:
+        _check_image(options["init_image"], f"{OPTIONS_FIELD}.init_image")
     _check_model_ref(options.get("model"), f"{OPTIONS_FIELD}.model", config)
     enhance = options.get("enhance")
     if isinstance(enhance, Mapping):
@@ -73,11 +78,14 @@ def check_request(
                 _check_lora_path(path, f"{OPTIONS_FIELD}.loras[{index}].path")
 
 
-def _not_data_url(field: str) -> str:
-    return (
-        f"{field}: a remote request sends images as base64 data URLs "
-        "('data:image/png;base64,...', png, jpeg or webp), not as paths on the server"
-    )
+def _check_image(image: Any, field: str) -> None:
+    """A data URL (never a path on the server) whose header is within the limits."""
+    if not is_data_url(image):
+        raise RequestError(
+            f"{field}: a remote request sends images as base64 data URLs "
+            "('data:image/png;base64,...', png, jpeg or webp), not as paths on the server"
+        )
+    decode_data_url(image, field)  # every item of a list is checked before one is queued
 
 
 def _check_model_ref(ref: Any, field: str, config: StoreConfig) -> None:
@@ -121,31 +129,26 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def decode_data_url(value: str, field: str) -> tuple[str, bytes]:
-    """An image data URL's type ('png', 'jpeg', 'webp') and bytes, checked to be a real image."""
+    """An image data URL's format ('png', 'jpeg', 'webp', as its header says) and bytes.
+
+    Only the header is read, never the pixels: its size in bytes and its width x height are
+    checked against the limits here, in the request's thread, and the job decodes it later."""
     match = _DATA_URL.match(value.strip())
     if match is None:
         raise RequestError(
             f"{field}: not an image data URL; use 'data:image/png;base64,...' (png, jpeg or webp)"
         )
-    kind, payload = match.group(1).lower(), match.group(2)
+    kind, payload = match.group(1).lower(), re.sub(r"\s+", "", match.group(2))
     if kind not in IMAGE_TYPES:
         raise RequestError(f"{field}: image/{kind} is not accepted; send png, jpeg or webp")
+    size = len(payload) // 4 * 3 - payload[-2:].count("=")
+    check_at_most(size, "max_image_bytes", field)  # before decoding it
     try:
-        data = base64.b64decode(re.sub(r"\s+", "", payload), validate=True)
+        data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise RequestError(f"{field}: the base64 data of the image is damaged") from None
-    if not _decodes_as_image(data):
-        raise RequestError(
-            f"{field}: the data is not a readable {kind} image; send a png, jpeg or webp file"
-        )
-    return kind, data
-
-
-def _decodes_as_image(data: bytes) -> bool:
-    import cv2
-    import numpy as np
-
-    if not data:
-        return False
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    return image is not None and image.size > 0
+    try:
+        header = check_image_bytes(data, field)
+    except OptionsError as exc:
+        raise RequestError(str(exc)) from None
+    return header.format, data

@@ -25,6 +25,7 @@ from wan.models import store
 from wan.models.catalog import CatalogEntry, get_entry, wan_entries
 from wan.models.detect import Detection, detect_model
 from wan.plan import GenerationPlan, init_image_used
+from wan.render.image_header import check_image_file
 from wan.render.lora import check_lora_fits, lora_file_hash
 from wan.render.options import RenderOptions, options_to_dict
 from wan.render.prompt_syntax import clean_prompt, find_lora
@@ -168,15 +169,18 @@ def prepare_job(
 def check_inputs(
     settings: DeforumSettings, options: RenderOptions, task: str | None, model: object
 ) -> str | None:
-    """The files a render reads besides the model (init image, LoRA files) exist, and an
-    image-to-video `model` has its first image; returns the init image. Cheap: the CLI runs it
-    before queueing a render (`wan.cli_render.preflight`)."""
+    """The files a render reads besides the model (init image, LoRA files) exist, the init
+    image's header is within the limits, and an image-to-video `model` has its first image;
+    returns the init image. Cheap: the CLI runs it before queueing a render
+    (`wan.cli_render.preflight`)."""
     for lora in options.loras:
         if not Path(lora.path).is_file():
             raise OptionsError(f"--lora {lora.path}: no such file; give a .safetensors LoRA file")
     init_image = init_image_used(settings, options.init_image)
     if init_image and not Path(init_image).is_file():
         raise OptionsError(f"init image {init_image}: no such file; give a local image file")
+    if init_image:
+        check_image_file(init_image, init_image_name(init_image, options))  # header only
     if task in ("i2v", "flf2v") and not init_image:
         raise OptionsError(
             f"{model} is an image-to-video model: its first clip needs "
@@ -184,6 +188,13 @@ def check_inputs(
             "or pick a text-to-video, TI2V or VACE model"
         )
     return init_image
+
+
+def init_image_name(path: str, options: RenderOptions) -> str:
+    """How messages name the init image: by the option that gave it, or the settings' key."""
+    if options.init_image:
+        return f"--init-image {path}"
+    return f"init image {path} (the settings' init_image)"
 
 
 def _base_folder(

@@ -21,7 +21,8 @@ from wan.models.loader import load_pipeline
 from wan.models.optimize import OptimizationPlan, choose_plan
 from wan.models.system import SystemInfo, probe_system
 from wan.render.generate import ClipRequest, OutOfMemory, generate_clip
-from wan.render.job import RenderJob
+from wan.render.image_header import check_image_file
+from wan.render.job import RenderJob, init_image_name
 from wan.render.loaded_model import LoadedModel
 from wan.render.lora import load_loras
 
@@ -52,10 +53,8 @@ class ModelSession:
         """The init image at the render size, or None."""
         if not self.job.init_image:
             return None
-        from PIL import Image
-
-        image = Image.open(self.job.init_image).convert("RGB")
-        return np.asarray(image.resize((self.job.width, self.job.height), Image.LANCZOS))
+        where = init_image_name(self.job.init_image, self.job.options)
+        return decode_image(self.job.init_image, where, (self.job.width, self.job.height))
 
     def generate(self, request: ClipRequest, on_step: Callable[[int, int], None], cancel):
         start = time.perf_counter()
@@ -114,6 +113,26 @@ class ModelSession:
             "memory_plan": self.applied.to_metadata() if self.applied else None,
             "notes": list(dict.fromkeys(self.notes)),
         }
+
+
+def decode_image(path: str, where: str, size: tuple[int, int]) -> np.ndarray:
+    """The image as RGB at `size`. Its header is checked against the limits again first (they
+    may have changed since the job was queued), so a too-large image is a clear error here,
+    never Pillow's DecompressionBombError; Pillow's own bound is raised to what passed."""
+    from PIL import Image
+
+    header = check_image_file(path, where)
+    if Image.MAX_IMAGE_PIXELS is not None and header.pixels > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = header.pixels  # within the WAN_LIMIT_MAX_IMAGE_PIXELS limit
+    try:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise RenderError(
+            f"{where}: its {header.format} data cannot be decoded ({type(exc).__name__}: "
+            f"{exc}); the file is damaged: give a png, jpeg or webp that opens in an image viewer"
+        ) from None
+    return np.asarray(rgb.resize(size, Image.LANCZOS))
 
 
 def _build(job: RenderJob, system: SystemInfo, plan: OptimizationPlan | None):
