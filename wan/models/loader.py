@@ -55,7 +55,17 @@ def load_pipeline(
     image_mode: bool = False,
     base_folder: Path | None = None,
 ):
-    """A ready pipeline on the CPU (the memory plan moves it); single files need a base folder."""
+    """A ready pipeline on the CPU (the memory plan moves it); single files need a base folder.
+
+    A load that fails on a file is explained by the folder checks (`wan.models.validate`): a
+    truncated text encoder is named with its fix, not shown as the loader's traceback."""
+    try:
+        return _load(detection, dtype, image_mode, base_folder)
+    except (OSError, ValueError, RuntimeError, *_safetensors_errors()) as exc:
+        raise _load_failure(detection, base_folder, exc) from None
+
+
+def _load(detection: Detection, dtype: str, image_mode: bool, base_folder: Path | None):
     if detection.kind == "single_file":
         from wan.models.single_file_load import assemble_pipeline
 
@@ -69,18 +79,38 @@ def load_pipeline(
     if detection.kind != "diffusers":
         raise ModelError(f"{detection.path}: not a Wan model ({'; '.join(detection.problems)})")
     cls = pipeline_class(detection, image_mode)
+    return cls.from_pretrained(
+        str(detection.path),
+        torch_dtype=torch_dtype(dtype),
+        local_files_only=True,
+        use_safetensors=True,
+    )
+
+
+def _safetensors_errors() -> tuple[type[BaseException], ...]:
+    """safetensors' own error (not an OSError): what transformers raises on a damaged file."""
     try:
-        return cls.from_pretrained(
-            str(detection.path),
-            torch_dtype=torch_dtype(dtype),
-            local_files_only=True,
-            use_safetensors=True,
-        )
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise ModelError(
-            f"{detection.path}: diffusers could not load it ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0]}); run `python -m wan check {detection.path}`"
-        ) from None
+        from safetensors import SafetensorError
+    except ImportError:  # pragma: no cover - older safetensors
+        return ()
+    return (SafetensorError,)
+
+
+def _load_failure(detection: Detection, base_folder: Path | None, exc: BaseException) -> ModelError:
+    """The folder checks' verdict on what failed to load, else the loader's own reason."""
+    from wan.models.validate import damage_message, validate_model
+
+    folders = [Path(detection.path)] if detection.kind == "diffusers" else []
+    folders += [base_folder] if base_folder is not None else []
+    for folder in folders:
+        report = validate_model(folder)
+        if not report.ok:
+            return ModelError(damage_message(report))
+    reason = str(exc).splitlines()[0] if str(exc).strip() else ""
+    return ModelError(
+        f"{detection.path}: diffusers could not load it ({type(exc).__name__}: {reason}); "
+        f"run `python -m wan check {detection.path}`"
+    )
 
 
 @dataclass(frozen=True)

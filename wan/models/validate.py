@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wan.errors import ModelError
 from wan.models.detect import UNSAFE_SUFFIXES, components_of, read_json
 from wan.models.safetensors_header import (
     SafetensorsHeader,
@@ -124,6 +125,24 @@ def validate_model(
     checker = _Checker(path, allow_unsafe_weights)
     checker.check_folder()
     return checker.report(verify_checksums)
+
+
+def require_intact(path: str | Path) -> None:
+    """Raise ModelError, one line naming each damaged file and its fix, when the cheap checks
+    (JSON files and safetensors headers only) find a problem: a render refuses a broken folder
+    up front instead of failing in a loader with its traceback."""
+    report = validate_model(path)
+    if not report.ok:
+        raise ModelError(damage_message(report))
+
+
+def damage_message(report: ValidationReport) -> str:
+    """The problems of a report on one line, and where to see the whole report."""
+    problems = "; ".join(str(problem) for problem in report.problems)
+    return (
+        f"{report.path} cannot be loaded: {problems}; `python -m wan check {report.path}` "
+        "shows every check"
+    )
 
 
 def _validate_single_file(path: Path, verify_checksums: bool) -> ValidationReport:

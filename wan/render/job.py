@@ -24,6 +24,7 @@ from wan.errors import OptionsError
 from wan.models import store
 from wan.models.catalog import CatalogEntry, get_entry, wan_entries
 from wan.models.detect import Detection, detect_model
+from wan.models.validate import require_intact
 from wan.plan import GenerationPlan, init_image_used
 from wan.render.image_header import check_image_file
 from wan.render.lora import check_lora_fits, lora_file_hash
@@ -169,10 +170,13 @@ def prepare_job(
 def check_inputs(
     settings: DeforumSettings, options: RenderOptions, task: str | None, model: object
 ) -> str | None:
-    """The files a render reads besides the model (init image, LoRA files) exist, the init
-    image's header is within the limits, and an image-to-video `model` has its first image;
-    returns the init image. Cheap: the CLI runs it before queueing a render
-    (`wan.cli_render.preflight`)."""
+    """The files a render reads exist and are intact as far as cheap checks see (a model folder
+    given as a path: its safetensors headers and sizes; the init image: its header within the
+    limits; LoRA files), and an image-to-video `model` has its first image; returns the init
+    image. Cheap: the CLI runs it before queueing a render (`wan.cli_render.preflight`)."""
+    folder = _local_diffusers_folder(options.model)
+    if folder is not None:
+        require_intact(folder)  # JSON files and safetensors headers only
     for lora in options.loras:
         if not Path(lora.path).is_file():
             raise OptionsError(f"--lora {lora.path}: no such file; give a .safetensors LoRA file")
@@ -188,6 +192,15 @@ def check_inputs(
             "or pick a text-to-video, TI2V or VACE model"
         )
     return init_image
+
+
+def _local_diffusers_folder(ref: str | None) -> Path | None:
+    """`--model` as a Diffusers folder on disk (ids and single files are checked elsewhere:
+    the store validates a download, detection measures a single file)."""
+    if not ref:
+        return None
+    path = Path(ref).expanduser()
+    return path if (path / "model_index.json").is_file() else None
 
 
 def init_image_name(path: str, options: RenderOptions) -> str:
