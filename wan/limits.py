@@ -83,18 +83,26 @@ def current_limits() -> Limits:
     return limits_from_env()
 
 
-def check_at_most(value: float, limit: str, where: str, limits: Limits | None = None) -> None:
+def check_at_most(
+    value: float, limit: str, where: str, limits: Limits | None = None, fix: str = "lower it"
+) -> None:
     """Raise LimitError naming `where` (the setting) when `value` is past the limit `limit`."""
     limits = limits or current_limits()
     bound = getattr(limits, limit)
     if value > bound:
-        raise LimitError(past_limit(where, value, limit, bound))
+        raise LimitError(past_limit(where, value, limit, bound, fix))
 
 
-def past_limit(where: str, value: float, limit: str, bound: float) -> str:
-    """The one wording of a value past a limit."""
-    shown = f"{value:g}" if isinstance(value, float) else str(value)
+def past_limit(where: str, value: float, limit: str, bound: float, fix: str = "lower it") -> str:
+    """The one wording of a value past a limit; `fix` says what the user can do instead."""
     return (
-        f"{where} is {shown}, past the limit of {bound:g} {HELP[limit]}; lower it, or raise the "
-        f"limit with {Limits.env_name(limit)}"
+        f"{where} is {_number(value)}, past the limit of {_number(bound)} {HELP[limit]}; {fix}, "
+        f"or raise the limit with {Limits.env_name(limit)}"
     )
+
+
+def _number(value: float) -> str:
+    """Whole numbers in full (40000000, not 4e+07); others as Python's shortest form."""
+    if isinstance(value, int) or (abs(value) < 1e15 and float(value).is_integer()):
+        return str(int(value))
+    return f"{value:g}"

@@ -21,7 +21,7 @@ from wan.errors import OptionsError
 from wan.jobs.errors import RequestError
 from wan.limits import check_at_most
 from wan.models.store import StoreConfig
-from wan.render.image_header import check_image_bytes
+from wan.render.image_header import SMALLER, check_image_bytes
 
 SETTINGS_FIELD = "deforum_settings"
 OPTIONS_FIELD = "wan"
@@ -142,7 +142,7 @@ def decode_data_url(value: str, field: str) -> tuple[str, bytes]:
     if kind not in IMAGE_TYPES:
         raise RequestError(f"{field}: image/{kind} is not accepted; send png, jpeg or webp")
     size = len(payload) // 4 * 3 - payload[-2:].count("=")
-    check_at_most(size, "max_image_bytes", field)  # before decoding it
+    check_at_most(size, "max_image_bytes", field, fix=SMALLER)  # before decoding it
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):

@@ -20,6 +20,7 @@ from wan.limits import Limits, check_at_most, current_limits
 
 FORMATS = ("png", "jpeg", "webp")
 ACCEPTED = "a png, jpeg or webp image"
+SMALLER = "use a smaller image"
 _PNG = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers (baseline, progressive, lossless...); C4, C8 and CC are not frames.
 _JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -45,7 +46,7 @@ def check_image_bytes(data: bytes, where: str, limits: Limits | None = None) -> 
     Raises LimitError (too many bytes or pixels) or OptionsError (not a png, jpeg or webp),
     each naming `where`."""
     limits = limits or current_limits()
-    check_at_most(len(data), "max_image_bytes", where, limits)
+    check_at_most(len(data), "max_image_bytes", where, limits, SMALLER)
     return _checked(parse_header(lambda at, count: data[at : at + count], len(data)), where, limits)
 
 
@@ -55,7 +56,7 @@ def check_image_file(path: str | Path, where: str, limits: Limits | None = None)
     try:
         with open(path, "rb") as handle:
             size = Path(path).stat().st_size
-            check_at_most(size, "max_image_bytes", where, limits)
+            check_at_most(size, "max_image_bytes", where, limits, SMALLER)
 
             def read(at: int, count: int) -> bytes:
                 handle.seek(at)
@@ -88,9 +89,8 @@ def _checked(header: ImageHeader | None, where: str, limits: Limits) -> ImageHea
             f"{where}: not a readable image (no png, jpeg or webp header, or one cut short); "
             f"use {ACCEPTED}"
         )
-    check_at_most(
-        header.pixels, "max_image_pixels", f"{where} ({header.width}x{header.height})", limits
-    )
+    size = f"{where} ({header.width}x{header.height})"
+    check_at_most(header.pixels, "max_image_pixels", size, limits, SMALLER)
     return header
 
 
