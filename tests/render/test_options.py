@@ -13,9 +13,9 @@ from typing import Any, get_args
 
 import pytest
 
+from wan.choices import ATTENTIONS, CACHES, OFFLOADS
 from wan.errors import OptionsError, WanError
-from wan.models.memory import OFFLOADS
-from wan.models.plan_overrides import ATTENTION, CACHES, OVERRIDES
+from wan.models.plan_overrides import OVERRIDES
 from wan.render import options as opts
 from wan.render.option_checks import PYDANTIC_V2, field_specs
 from wan.render.option_flags import add_option_arguments, option_flags, options_from_args
@@ -130,7 +130,7 @@ def test_options_are_frozen_and_pass_through() -> None:
 def test_choices_match_the_memory_plan() -> None:
     spec = field_specs(opts.MemoryOptions)
     assert get_args(spec["offload"].base) == OFFLOADS
-    assert get_args(spec["attention"].base) == ATTENTION
+    assert get_args(spec["attention"].base) == ATTENTIONS
     assert get_args(opts.Cache) == CACHES
     memory_names = set(field_specs(opts.MemoryOptions))
     assert memory_names <= set(OVERRIDES)

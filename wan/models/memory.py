@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from wan.choices import OFFLOADS
 from wan.errors import PlanError
 from wan.models.signature import ModelSignature
 
@@ -18,7 +19,6 @@ GB = 1_000_000_000
 GiB = 1 << 30
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "float8_e4m3fn": 1, "float8_e5m2": 1}
-OFFLOADS = ("none", "model", "group_block", "group_leaf")
 CONDITIONING = ("text", "image", "video")
 
 

@@ -14,11 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from wan.choices import ATTENTIONS, CACHES, OFFLOADS
 from wan.errors import PlanError
-from wan.models.memory import OFFLOADS
 
-ATTENTION = ("native", "flash", "sage")
-CACHES = ("none", "first_block", "mag")
 CACHE_THRESHOLDS = {"first_block": 0.05, "mag": 0.06}  # diffusers' defaults
 OVERRIDES = (
     "offload",
@@ -49,8 +47,8 @@ def check_overrides(
         if name in given and not isinstance(given[name], bool):
             raise PlanError(f"{name} must be true or false, not {given[name]!r}")
     attention = given.get("attention", "native")
-    if attention not in ATTENTION:
-        raise PlanError(f"attention {attention!r}: use one of {', '.join(ATTENTION)}")
+    if attention not in ATTENTIONS:
+        raise PlanError(f"attention {attention!r}: use one of {', '.join(ATTENTIONS)}")
     if attention != "native" and (attention not in attention_available or not has_accelerator):
         raise PlanError(
             f"attention {attention!r} is not available here (needs its package, a CUDA GPU and "

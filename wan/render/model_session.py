@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from wan.choices import OFFLOADS
 from wan.errors import RenderError, WanError
 from wan.models.apply_plan import AppliedPlan, apply_plan
 from wan.models.loader import load_pipeline
@@ -204,7 +205,6 @@ LEANER_STEPS = (
     {"vae_tiling": True},
     {"offload": "group_leaf"},
 )
-_OFFLOAD_ORDER = ("none", "model", "group_block", "group_leaf")
 
 
 def _leaner_plan(job: RenderJob, system: SystemInfo, plan: OptimizationPlan | None):
@@ -214,7 +214,7 @@ def _leaner_plan(job: RenderJob, system: SystemInfo, plan: OptimizationPlan | No
     current = {"offload": plan.offload, "fp8": plan.fp8, "vae_tiling": plan.vae_tiling}
     for step in LEANER_STEPS:
         wanted = {**current, **step}
-        offload_down = _OFFLOAD_ORDER.index(wanted["offload"]) < _OFFLOAD_ORDER.index(plan.offload)
+        offload_down = OFFLOADS.index(wanted["offload"]) < OFFLOADS.index(plan.offload)
         if wanted == current or offload_down:
             continue
         try:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from wan.choices import ATTENTIONS, CACHES, DTYPES, FPS_MODES, LANGUAGES, OFFLOADS
 from wan.deforum.json_values import check_json_value
 from wan.errors import OptionsError
 from wan.limits import current_limits, past_limit
@@ -40,12 +41,13 @@ from wan.render.option_checks import (
 )
 from wan.render.sizes import parse_size
 
-Offload = Literal["none", "model", "group_block", "group_leaf"]  # = wan.models.memory.OFFLOADS
-Attention = Literal["native", "flash", "sage"]  # = wan.models.plan_overrides.ATTENTION
-Cache = Literal["none", "first_block", "mag"]  # = wan.models.plan_overrides.CACHES
-FpsMode = Literal["deforum", "native"]
-Dtype = Literal["auto", "bfloat16", "float16", "float32"]
-Lang = Literal["en", "zh"]
+# The types pydantic validates and documents, from the one list of each (wan/choices.py).
+Offload = Literal[OFFLOADS]
+Attention = Literal[ATTENTIONS]
+Cache = Literal[CACHES]
+FpsMode = Literal[FPS_MODES]
+Dtype = Literal[DTYPES]
+Lang = Literal[LANGUAGES]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from wan.choices import ATTENTIONS, CACHES, FPS_MODES, LANGUAGES, OFFLOADS
 from wan.host.base import Host
 from wan.service import new_seed
 from wan.ui import compat
@@ -28,10 +29,6 @@ from wan.ui.model_choices import (
 from wan.ui.options_form import AUTO, MEMORY_FIELDS, SWITCHES, form_values, lora_strength_rows
 from wan.ui.plan_view import DATATYPES, HEADERS
 from wan.ui.sources import SOURCE_FILE, SOURCE_JSON, SOURCE_RUN, SOURCES, recent_runs
-
-OFFLOADS = [AUTO, "none", "model", "group_block", "group_leaf"]
-ATTENTIONS = [AUTO, "native", "flash", "sage"]
-CACHES = ["none", "first_block", "mag"]
 
 
 @dataclass
@@ -153,17 +150,19 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
             elem_id="wan_memory_estimate",
         )
         with gr.Row():
-            offload = gr.Dropdown(OFFLOADS, value=start["offload"], label="Offload")
+            offload = gr.Dropdown([AUTO, *OFFLOADS], value=start["offload"], label="Offload")
             fp8 = gr.Radio(list(SWITCHES), value=start["fp8"], label="fp8 weights")
             vae_tiling = gr.Radio(list(SWITCHES), value=start["vae_tiling"], label="VAE tiling")
             text_encoder = gr.Radio(
                 list(SWITCHES), value=start["text_encoder_on_cpu"], label="Text encoder on CPU"
             )
         with gr.Row():
-            attention = gr.Dropdown(ATTENTIONS, value=start["attention"], label="Attention")
+            attention = gr.Dropdown(
+                [AUTO, *ATTENTIONS], value=start["attention"], label="Attention"
+            )
             force = gr.Checkbox(value=start["force"], label="Render even if it does not fit")
             cache = gr.Dropdown(
-                CACHES,
+                list(CACHES),
                 value=start["cache"],
                 label="Step cache (faster, less exact)",
                 elem_id="wan_cache",
@@ -174,7 +173,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
             enhance = gr.Checkbox(
                 value=start["enhance"], label="Enhance prompts", elem_id="wan_enhance"
             )
-            enhance_lang = gr.Radio(["en", "zh"], value=start["enhance_lang"], label="Language")
+            enhance_lang = gr.Radio(list(LANGUAGES), value=start["enhance_lang"], label="Language")
             enhance_style = gr.Textbox(value=start["enhance_style"], label="Style")
             enhance_model = gr.Dropdown(
                 enhancer_choices(),
@@ -184,7 +183,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
             )
         with gr.Row():
             fps_mode = gr.Radio(
-                ["deforum", "native"],
+                list(FPS_MODES),
                 value=start["fps_mode"],
                 label="Frame rate (deforum: Deforum's fps and frame count; native: the model's)",
             )

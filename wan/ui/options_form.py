@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wan.choices import AUTO
 from wan.render.option_checks import ErrorNaming, json_key_name, value_at
 from wan.render.options import validate_options
 from wan.ui import compat
 
-AUTO = "auto"
 ON, OFF = "on", "off"
 SWITCHES = (AUTO, ON, OFF)  # memory choices the plan makes unless the user sets them
 MEMORY_SWITCHES = ("fp8", "vae_tiling", "text_encoder_on_cpu")

@@ -1,0 +1,12 @@
+"""The closed lists of choices a render takes, defined once: the options' types, the memory
+planner, the CLI flags and the tab's dropdowns all read them from here."""
+
+from __future__ import annotations
+
+AUTO = "auto"  # the tab's and the memory plan's "decide for me"
+OFFLOADS = ("none", "model", "group_block", "group_leaf")  # least offload first
+ATTENTIONS = ("native", "flash", "sage")
+CACHES = ("none", "first_block", "mag")
+DTYPES = (AUTO, "bfloat16", "float16", "float32")
+FPS_MODES = ("deforum", "native")  # Deforum's frame count and fps, or the model's own fps
+LANGUAGES = ("en", "zh")  # of enhanced prompts
