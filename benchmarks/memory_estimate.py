@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wan.models.catalog import get_entry, wan_entries
-from wan.models.memory import GB, MemoryOptions
+from wan.models.memory import GB, MemorySetup
 from wan.models.memory_estimate import estimate_memory, token_bytes
 from wan.models.optimize import choose_plan
 
@@ -98,7 +98,7 @@ def smoke_rows(models: list[str]) -> None:
         m = json.loads(done.stdout.strip().splitlines()[-1])
         entry = get_entry(model)
         accel = m["vram"] is not None
-        options = MemoryOptions(accelerator=accel, conditioning="text", **FP32)
+        options = MemorySetup(accelerator=accel, conditioning="text", **FP32)
         est = estimate_memory(entry, 64, 64, 5, options)
         measured, estimated = (m["vram"], est.peak_vram) if accel else (m["hwm"], est.peak_ram)
         ratio = estimated / measured if measured else float("nan")
@@ -300,7 +300,7 @@ def trace_rows(tiled: bool) -> None:
         traced = trace_vae(wan22, width, height, frames, kind == "decode", is_tiled)
         entry = get_entry("Wan2.2-TI2V-5B" if wan22 else "Wan2.1-I2V-14B-720P")
         conditioning = "image" if frames == 1 else "video"
-        options = MemoryOptions(offload="model", vae_tiling=is_tiled, conditioning=conditioning)
+        options = MemorySetup(offload="model", vae_tiling=is_tiled, conditioning=conditioning)
         est = estimate_memory(entry, width, height, frames, options)
         work = next(p for p in est.phases if p.name == kind).working.bytes
         if kind == "encode":

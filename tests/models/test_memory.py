@@ -6,7 +6,7 @@ import pytest
 
 from wan.errors import PlanError
 from wan.models.catalog import get_entry, wan_entries
-from wan.models.memory import GB, GiB, MemoryOptions, ModelSpec, ParamSpec
+from wan.models.memory import GB, GiB, MemorySetup, ModelSpec, ParamSpec
 from wan.models.memory_estimate import (
     RUNTIME_OVERHEAD,
     WAN21_VAE,
@@ -61,7 +61,7 @@ def names(estimate, phase_name):
 
 def test_official_t2v_13b_figure():
     """Wan 2.1 README: T2V-1.3B, 480p, 81 frames, model offload + T5 on CPU: 8.19 GB peak."""
-    options = MemoryOptions(offload="model", text_encoder_on_cpu=True, conditioning="text")
+    options = MemorySetup(offload="model", text_encoder_on_cpu=True, conditioning="text")
     estimate = estimate_memory(T2V, 832, 480, 81, options)
     assert estimate.peak_vram == pytest.approx(8.19 * GB, rel=0.15)
     assert estimate.peak_vram == pytest.approx(8.19 * GiB, rel=0.15)  # either reading of "GB"
@@ -70,11 +70,11 @@ def test_official_t2v_13b_figure():
 
 def test_official_ti2v_figure():
     """Wan 2.2 README: TI2V-5B, 1280x704, 121 frames (5 s at 24 fps), model offload: 22.9 GB."""
-    estimate = estimate_memory(TI2V, 1280, 704, 121, MemoryOptions(offload="model"))
+    estimate = estimate_memory(TI2V, 1280, 704, 121, MemorySetup(offload="model"))
     assert estimate.peak_vram == pytest.approx(22.9 * GB, rel=0.15)
     assert estimate.peak_vram == pytest.approx(22.9 * GiB, rel=0.15)
     assert estimate.peak_phase.name == "decode"
-    text_on_cpu = MemoryOptions(offload="model", text_encoder_on_cpu=True)
+    text_on_cpu = MemorySetup(offload="model", text_encoder_on_cpu=True)
     same = estimate_memory(TI2V, 1280, 704, 121, text_on_cpu)
     assert same.peak_vram == estimate.peak_vram  # the official run kept T5 on the CPU too
 
@@ -102,7 +102,7 @@ def test_token_bytes_match_the_trace(model):
 def test_decode_matches_the_trace(key, traced):
     vae, width, height, frames, tiled = key
     model = TI2V if vae == "2.2" else T14
-    options = MemoryOptions(offload="model", vae_tiling=tiled, conditioning="text")
+    options = MemorySetup(offload="model", vae_tiling=tiled, conditioning="text")
     work = phase(estimate_memory(model, width, height, frames, options), "decode").working.bytes
     assert traced * 0.97 <= work <= traced * (1.25 if tiled else 1.03)  # tiled: conservative
 
@@ -112,7 +112,7 @@ def test_encode_matches_the_trace(key, traced):
     vae, width, height, frames = key
     model = TI2V if vae == "2.2" else I2V
     conditioning = "image" if frames == 1 else "video"
-    options = MemoryOptions(offload="model", conditioning=conditioning)
+    options = MemorySetup(offload="model", conditioning=conditioning)
     work = phase(estimate_memory(model, width, height, frames, options), "encode").working.bytes
     source = 3 * frames * width * height * 4  # the input video, held by the pipeline
     assert work - source == pytest.approx(traced, rel=0.05)
@@ -129,14 +129,14 @@ def test_vae_constants_are_documented():
 
 
 def test_no_offload_keeps_everything():
-    estimate = estimate_memory(A14B, 832, 480, 81, MemoryOptions(offload="none"))
+    estimate = estimate_memory(A14B, 832, 480, 81, MemorySetup(offload="none"))
     everything = {"text_encoder", "transformer", "transformer_2", "vae"}
     assert all(set(names(estimate, p.name)) == everything for p in estimate.phases)
     assert "both stay" in " ".join(estimate.notes)
 
 
 def test_model_offload_follows_the_hook_chain():
-    options = MemoryOptions(offload="model")
+    options = MemorySetup(offload="model")
     t2v = estimate_memory(T2V, 832, 480, 81, options)
     assert names(t2v, "text") == ["text_encoder"]
     assert set(names(t2v, "encode")) == {"vae", "text_encoder"}  # UMT5 waits for the transformer
@@ -147,14 +147,14 @@ def test_model_offload_follows_the_hook_chain():
     assert set(names(i2v, "encode")) == {"vae", "image_encoder"}  # CLIP pushed UMT5 out
     a14b = estimate_memory(I2V_A14B, 1280, 720, 81, options)
     assert names(a14b, "denoise") == ["transformer", "vae"]  # one expert at a time
-    text_only = estimate_memory(T2V, 832, 480, 81, MemoryOptions("model", conditioning="text"))
+    text_only = estimate_memory(T2V, 832, 480, 81, MemorySetup("model", conditioning="text"))
     assert [p.name for p in text_only.phases] == ["text", "denoise", "decode"]
     assert names(text_only, "denoise") == ["transformer"]
 
 
 def test_text_encoder_on_cpu_moves_its_weights_and_work_to_ram():
-    on_gpu = estimate_memory(T2V, 832, 480, 81, MemoryOptions("model"))
-    on_cpu = estimate_memory(T2V, 832, 480, 81, MemoryOptions("model", text_encoder_on_cpu=True))
+    on_gpu = estimate_memory(T2V, 832, 480, 81, MemorySetup("model"))
+    on_cpu = estimate_memory(T2V, 832, 480, 81, MemorySetup("model", text_encoder_on_cpu=True))
     assert phase(on_cpu, "text").total == RUNTIME_OVERHEAD
     assert "text_encoder" not in names(on_cpu, "encode")
     assert on_cpu.peak_ram > on_gpu.peak_ram
@@ -162,9 +162,9 @@ def test_text_encoder_on_cpu_moves_its_weights_and_work_to_ram():
 
 
 def test_group_offload_keeps_a_few_blocks():
-    full = estimate_memory(T14, 1280, 720, 81, MemoryOptions("model", conditioning="text"))
-    block = estimate_memory(T14, 1280, 720, 81, MemoryOptions("group_block", conditioning="text"))
-    leaf = estimate_memory(T14, 1280, 720, 81, MemoryOptions("group_leaf", conditioning="text"))
+    full = estimate_memory(T14, 1280, 720, 81, MemorySetup("model", conditioning="text"))
+    block = estimate_memory(T14, 1280, 720, 81, MemorySetup("group_block", conditioning="text"))
+    leaf = estimate_memory(T14, 1280, 720, 81, MemorySetup("group_leaf", conditioning="text"))
     weights = [phase(e, "denoise").weights[0].bytes for e in (full, block, leaf)]
     assert weights[0] == T14.params.transformer * 2
     assert 1.0 * GB < weights[1] < 2.5 * GB  # non-block layers + 2 blocks of ~0.7 GB
@@ -174,8 +174,8 @@ def test_group_offload_keeps_a_few_blocks():
 
 
 def test_fp8_halves_the_blocks_and_costs_a_cast_in_ram():
-    bf16 = estimate_memory(A14B, 1280, 720, 81, MemoryOptions("group_block"))
-    fp8 = estimate_memory(A14B, 1280, 720, 81, MemoryOptions("group_block", fp8=True))
+    bf16 = estimate_memory(A14B, 1280, 720, 81, MemorySetup("group_block"))
+    fp8 = estimate_memory(A14B, 1280, 720, 81, MemorySetup("group_block", fp8=True))
     weights = {w.label: w.bytes for w in fp8.weights}
     assert weights["transformer"] == pytest.approx(A14B.params.transformer, rel=0.02)
     assert fp8.peak_ram < bf16.peak_ram - 25 * GB
@@ -184,20 +184,20 @@ def test_fp8_halves_the_blocks_and_costs_a_cast_in_ram():
 
 
 def test_tiling_bounds_the_vae():
-    plain = estimate_memory(T14, 1280, 720, 81, MemoryOptions("group_block"))
-    tiled = estimate_memory(T14, 1280, 720, 81, MemoryOptions("group_block", vae_tiling=True))
+    plain = estimate_memory(T14, 1280, 720, 81, MemorySetup("group_block"))
+    tiled = estimate_memory(T14, 1280, 720, 81, MemorySetup("group_block", vae_tiling=True))
     assert phase(tiled, "decode").total < phase(plain, "decode").total / 3
     assert phase(tiled, "encode").total < phase(plain, "encode").total / 3
-    small = MemoryOptions("none", vae_tiling=True)  # under one tile: tiling changes nothing
+    small = MemorySetup("none", vae_tiling=True)  # under one tile: tiling changes nothing
     assert (
         estimate_memory(T2V, 256, 256, 17, small).peak_vram
-        == estimate_memory(T2V, 256, 256, 17, MemoryOptions("none")).peak_vram
+        == estimate_memory(T2V, 256, 256, 17, MemorySetup("none")).peak_vram
     )
 
 
 def test_estimates_grow_with_the_clip():
     peaks = [
-        estimate_memory(T14, 1280, 720, f, MemoryOptions("model")).peak_vram for f in (5, 41, 81)
+        estimate_memory(T14, 1280, 720, f, MemorySetup("model")).peak_vram for f in (5, 41, 81)
     ]
     assert peaks == sorted(peaks) and peaks[0] < peaks[-1]
     sizes = [estimate_memory(T14, w, h, 81).peak_vram for w, h in ((832, 480), (1280, 720))]
@@ -205,15 +205,15 @@ def test_estimates_grow_with_the_clip():
 
 
 def test_vace_and_ti2v_extras():
-    vace = phase(estimate_memory(VACE, 832, 480, 81, MemoryOptions("model")), "denoise")
-    t2v = phase(estimate_memory(T2V, 832, 480, 81, MemoryOptions("model")), "denoise")
+    vace = phase(estimate_memory(VACE, 832, 480, 81, MemorySetup("model")), "denoise")
+    t2v = phase(estimate_memory(T2V, 832, 480, 81, MemorySetup("model")), "denoise")
     assert vace.working.bytes > 1.9 * t2v.working.bytes  # 15 control hints held through the pass
-    ti2v = estimate_memory(TI2V, 1280, 704, 121, MemoryOptions("model"))
+    ti2v = estimate_memory(TI2V, 1280, 704, 121, MemorySetup("model"))
     assert phase(ti2v, "encode").working.note.count("1 input frame")  # TI2V encodes one image
 
 
 def test_without_accelerator_everything_is_ram():
-    estimate = estimate_memory(T2V, 832, 480, 81, MemoryOptions(accelerator=False))
+    estimate = estimate_memory(T2V, 832, 480, 81, MemorySetup(accelerator=False))
     assert estimate.peak_vram == 0
     labels = {p.label for p in estimate.ram}
     assert {"baseline", "weights", "working", "video"} <= labels
@@ -234,7 +234,7 @@ def test_model_spec_for_unknown_models():
 
 
 def test_explanations_and_dict():
-    estimate = estimate_memory(TI2V, 1280, 704, 121, MemoryOptions("model", vae_tiling=True))
+    estimate = estimate_memory(TI2V, 1280, 704, 121, MemorySetup("model", vae_tiling=True))
     lines = estimate.explain()
     assert lines[0].startswith("Wan2.2-TI2V-5B at 1280x704, 121 frames")
     assert any(line.startswith("peak VRAM") for line in lines)
@@ -246,9 +246,9 @@ def test_explanations_and_dict():
 
 def test_bad_inputs():
     with pytest.raises(PlanError, match="offload 'fast'"):
-        MemoryOptions(offload="fast")
+        MemorySetup(offload="fast")
     with pytest.raises(PlanError, match="vae dtype"):
-        MemoryOptions(vae_dtype="int4")
+        MemorySetup(vae_dtype="int4")
     with pytest.raises(PlanError, match="not a video model"):
         estimate_memory(get_entry("Qwen2.5-0.5B-Instruct"), 832, 480, 81)
     with pytest.raises(PlanError, match="must be positive"):

@@ -1,6 +1,6 @@
 """What a memory estimate takes and gives (plain data): units, options, the estimate itself.
 
-Units are bytes; `GB` is 1e9 bytes (`GiB` 2^30). `MemoryOptions` are the memory-relevant choices
+Units are bytes; `GB` is 1e9 bytes (`GiB` 2^30). `MemorySetup` are the memory-relevant choices
 of a plan, `MemoryModel` what the estimate needs of a model (a catalog entry or a `ModelSpec`),
 and `MemoryEstimate` the result: per-phase VRAM, RAM parts, and their one-line explanations.
 `wan.models.memory_estimate` computes it.
@@ -57,8 +57,9 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class MemoryOptions:
-    """The memory-relevant choices of an optimisation plan."""
+class MemorySetup:
+    """The memory-relevant setup an estimate is made for (the optimisation plan's choices;
+    the user's overrides are `wan.render.options.MemoryOptions`)."""
 
     offload: str = "none"  # none | model | group_block | group_leaf
     fp8: bool = False  # transformer weights stored as float8_e4m3fn, computed in bf16
@@ -117,7 +118,7 @@ class MemoryEstimate:
     height: int
     frames: int
     tokens: int  # transformer sequence length
-    options: MemoryOptions
+    options: MemorySetup
     phases: tuple[PhaseMemory, ...]
     weights: tuple[Part, ...]  # every component's full size in its storage dtype
     ram: tuple[Part, ...]

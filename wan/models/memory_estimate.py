@@ -62,7 +62,7 @@ from wan.models.memory import (
     GB,
     MemoryEstimate,
     MemoryModel,
-    MemoryOptions,
+    MemorySetup,
     Part,
     PhaseMemory,
 )
@@ -134,10 +134,10 @@ def estimate_memory(
     width: int,
     height: int,
     frames: int,
-    options: MemoryOptions | None = None,
+    options: MemorySetup | None = None,
 ) -> MemoryEstimate:
     """Peak VRAM and RAM of one clip of `frames` frames at `width` x `height` (module doc)."""
-    opts = options or MemoryOptions()
+    opts = options or MemorySetup()
     sig = model.signature
     if sig is None:
         raise PlanError(f"{model.id} is not a video model: no memory estimate")
@@ -191,7 +191,7 @@ def default_conditioning(task: str | None) -> str:
     return "image" if task == "ti2v" else "video"
 
 
-def _weights(model, sig: ModelSignature, opts: MemoryOptions) -> dict[str, tuple[int, str]]:
+def _weights(model, sig: ModelSignature, opts: MemorySetup) -> dict[str, tuple[int, str]]:
     """Every component's full size in its storage dtype: {name: (bytes, note)}."""
     params = model.params
     t_dtype = opts.transformer_dtype
@@ -210,14 +210,14 @@ def _weights(model, sig: ModelSignature, opts: MemoryOptions) -> dict[str, tuple
     return out
 
 
-def _transformer_bytes(shape: TransformerShape, params: int, opts: MemoryOptions) -> int:
+def _transformer_bytes(shape: TransformerShape, params: int, opts: MemorySetup) -> int:
     if not opts.fp8:
         return params * DTYPE_BYTES[opts.transformer_dtype]
     blocks = min(params, _blocks(shape) * block_parameters(shape))
     return blocks * 1 + (params - blocks) * DTYPE_BYTES["bfloat16"]
 
 
-def _resident_sizes(model, sig, sizes, opts: MemoryOptions) -> dict[str, int]:
+def _resident_sizes(model, sig, sizes, opts: MemorySetup) -> dict[str, int]:
     """What each component keeps on the GPU while it runs under this placement."""
     full = {name: b for name, (b, _) in sizes.items()}
     if not opts.offload.startswith("group"):
@@ -252,7 +252,7 @@ def _phase_names(sig: ModelSignature, geo: _Geometry) -> tuple[str, ...]:
     return (*names, "denoise", "decode")
 
 
-def _on_gpu(phase: str, sig: ModelSignature, geo: _Geometry, opts: MemoryOptions) -> list[str]:
+def _on_gpu(phase: str, sig: ModelSignature, geo: _Geometry, opts: MemorySetup) -> list[str]:
     """Components on the GPU during `phase` (see the module doc for the rules)."""
     if not opts.accelerator:
         return []
@@ -313,7 +313,7 @@ def token_bytes(shape: TransformerShape, expand_timesteps: bool) -> float:
     return per_token
 
 
-def _denoise_work(sig: ModelSignature, geo: _Geometry, opts: MemoryOptions) -> Part:
+def _denoise_work(sig: ModelSignature, geo: _Geometry, opts: MemorySetup) -> Part:
     compute = "bfloat16" if opts.fp8 else opts.transformer_dtype
     per_token = token_bytes(sig.transformer, sig.expand_timesteps) * DTYPE_BYTES[compute] / 2
     note = f"{geo.tokens} tokens x {per_token / 1e3:.1f} kB ({compute} activations)"
@@ -324,7 +324,7 @@ def _video_bytes(frames: int, width: int, height: int, dtype_bytes: int) -> int:
     return 3 * frames * width * height * dtype_bytes
 
 
-def _decode_work(vae: VaeConstants, params: int, geo: _Geometry, opts: MemoryOptions) -> Part:
+def _decode_work(vae: VaeConstants, params: int, geo: _Geometry, opts: MemorySetup) -> Part:
     dt = DTYPE_BYTES[opts.vae_dtype]
     per_pixel = vae.decode_per_pixel * _scale(params, vae.reference_params) * dt / 4
     video = _video_bytes(geo.frames, geo.width, geo.height, dt)
@@ -339,7 +339,7 @@ def _decode_work(vae: VaeConstants, params: int, geo: _Geometry, opts: MemoryOpt
     return Part("working", int(total), f"{note} ({vae.name}, {opts.vae_dtype})")
 
 
-def _encode_work(vae: VaeConstants, params: int, geo: _Geometry, opts: MemoryOptions) -> Part:
+def _encode_work(vae: VaeConstants, params: int, geo: _Geometry, opts: MemorySetup) -> Part:
     dt = DTYPE_BYTES[opts.vae_dtype]
     per_pixel = vae.encode_per_pixel * _scale(params, vae.reference_params) * dt / 4
     source = _video_bytes(geo.encode_frames, geo.width, geo.height, dt)
@@ -355,7 +355,7 @@ def _encode_work(vae: VaeConstants, params: int, geo: _Geometry, opts: MemoryOpt
     return Part("working", int(total), note)
 
 
-def _ram(sizes, work, phases, model, geo: _Geometry, opts: MemoryOptions) -> tuple[Part, ...]:
+def _ram(sizes, work, phases, model, geo: _Geometry, opts: MemorySetup) -> tuple[Part, ...]:
     baseline = RAM_BASELINE_GPU if opts.accelerator else RAM_BASELINE_CPU
     parts = [Part("baseline", baseline, "Python, torch, CUDA runtime and libraries")]
     weights = sum(b for b, _ in sizes.values())
@@ -379,7 +379,7 @@ def _ram(sizes, work, phases, model, geo: _Geometry, opts: MemoryOptions) -> tup
     return tuple(parts)
 
 
-def _notes(sig: ModelSignature, geo: _Geometry, opts: MemoryOptions) -> tuple[str, ...]:
+def _notes(sig: ModelSignature, geo: _Geometry, opts: MemorySetup) -> tuple[str, ...]:
     notes = []
     if sig.experts == 2 and opts.offload != "none":
         notes.append("two experts: only the running one is on the GPU")

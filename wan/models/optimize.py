@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wan.errors import PlanError
-from wan.models.memory import MemoryEstimate, MemoryModel, MemoryOptions, gb
+from wan.models.memory import MemoryEstimate, MemoryModel, MemorySetup, gb
 from wan.models.memory_estimate import estimate_memory
 from wan.models.plan_knobs import (
     KNOBS,
@@ -136,7 +136,7 @@ def choose_plan(
     budget = _Budget(int(free_vram_bytes * HEADROOM), int(free_ram_bytes * HEADROOM))
 
     def estimate(knobs: Knobs) -> MemoryEstimate:
-        options = MemoryOptions(
+        options = MemorySetup(
             offload=knobs.offload,
             fp8=knobs.fp8,
             vae_tiling=knobs.vae_tiling,
