@@ -21,7 +21,6 @@ from wan.deforum.json_values import check_json_value
 from wan.deforum.settings import DeforumSettings, parse_settings
 from wan.errors import ModelError, WanError
 from wan.jobs import RequestError, check_request
-from wan.jobs.intake import merge_defaults
 from wan.jobs.requests import OPTIONS_FIELD as OPTIONS
 from wan.jobs.requests import SETTINGS_FIELD as SETTINGS
 from wan.jobs.requests import is_data_url
@@ -36,7 +35,7 @@ from wan.render.option_checks import (
     validate_model,
     value_at,
 )
-from wan.render.options import RenderOptions, validate_options
+from wan.render.options import RenderOptions, merge_defaults, validate_options
 
 BODY_KEYS = (SETTINGS, OPTIONS)
 MAX_JOBS_PER_REQUEST = 100

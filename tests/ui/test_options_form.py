@@ -6,14 +6,13 @@ import pytest
 
 from tests.ui.conftest import field_list
 from wan.errors import OptionsError
-from wan.render.options import parse_options
+from wan.render.options import merge_defaults, parse_options
 from wan.ui.generate_actions import field_values
 from wan.ui.options_form import (
     FIELDS,
     build_options,
     form_values,
     lora_strength_rows,
-    merge_defaults,
 )
 
 
@@ -133,8 +132,8 @@ def test_form_values_show_a_runs_options_and_round_trip():
 
 def test_host_defaults_fill_only_what_the_tab_left_out():
     merged = merge_defaults(
-        {"model": "tiny-t2v", "memory": {"fp8": True}},
         {"model": "Wan2.1-T2V-1.3B", "memory": {"offload": "model"}, "enhance": {"model": "q"}},
+        {"model": "tiny-t2v", "memory": {"fp8": True, "vae_tiling": None}},
     )
     assert merged == {
         "model": "tiny-t2v",

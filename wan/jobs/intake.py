@@ -27,12 +27,16 @@ from wan.jobs.requests import (
     is_data_url,
     use_init,
 )
-from wan.render.option_checks import PYDANTIC_V2
-from wan.render.options import RenderOptions, options_to_dict, parse_options
+from wan.render.options import (
+    RenderOptions,
+    merge_defaults,
+    options_to_dict,
+    parse_options,
+    requested_options,
+)
 from wan.service import plan_for
 
 PASTED = "<pasted>"
-_NESTED = ("memory", "enhance")  # option groups merged key by key with the host's defaults
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def take_request(
     name: str | None = None,
 ) -> Intake:
     """Validate a request and turn it into the job's stored settings and options."""
-    requested = _requested_options(options)
+    requested = requested_options(options)
     if not trusted:
         check_request(settings, requested, host.store_config())  # type: ignore[arg-type]
     raw, label = _settings_dict(settings, name)
@@ -73,42 +77,6 @@ def take_request(
     if (parsed.seed if parsed.seed is not None else deforum.seed) == -1:
         stored["seed"] = plan.seed  # resolved once: every attempt renders the same video
     return Intake(raw, stored, label, tuple(images))
-
-
-def merge_defaults(defaults: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
-    """The request's options over the host's defaults; None in the request means 'not set'."""
-    merged = dict(defaults)
-    for key, value in request.items():
-        if value is None:
-            continue
-        base = merged.get(key)
-        if key in _NESTED and isinstance(base, Mapping) and isinstance(value, Mapping):
-            value = {**base, **{k: v for k, v in value.items() if v is not None}}
-        merged[key] = value
-    return merged
-
-
-def _requested_options(options: Mapping[str, Any] | RenderOptions | None) -> dict[str, Any]:
-    """The options the request set itself (a RenderOptions: only its explicitly set fields)."""
-    if options is None:
-        return {}
-    if isinstance(options, RenderOptions):
-        full = options_to_dict(options)
-        out = {name: full[name] for name in _fields_set(options)}
-        for group in _NESTED:
-            if group in out:
-                nested = getattr(options, group)
-                out[group] = {name: full[group][name] for name in _fields_set(nested)}
-        return out
-    if not isinstance(options, Mapping):
-        parse_options(options)  # raises the options' own error naming the type
-    return {str(key): value for key, value in options.items()}
-
-
-def _fields_set(model: Any) -> set[str]:
-    if PYDANTIC_V2:
-        return set(model.model_fields_set)
-    return set(model.__fields_set__)  # pragma: no cover - pydantic 1 only
 
 
 def _settings_dict(settings: Mapping[str, Any] | str, name: str | None) -> tuple[dict, str]:

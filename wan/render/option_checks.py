@@ -121,6 +121,13 @@ def check_local_path(value: Any) -> Any:
     return value
 
 
+def fields_set(model: BaseModel) -> set[str]:
+    """The fields a model was given explicitly (not left to their defaults)."""
+    if PYDANTIC_V2:
+        return set(model.model_fields_set)
+    return set(model.__fields_set__)  # pragma: no cover - pydantic 1 only
+
+
 def check_clip_prompts(value: Any) -> dict[int, str]:
     """{clip index: prompt}; JSON object keys are strings, so "2" is clip 2."""
     if value is None:

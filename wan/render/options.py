@@ -35,6 +35,7 @@ from wan.render.option_checks import (
     check_size,
     check_text,
     field_specs,
+    fields_set,
     json_key_name,
     validate_model,
     value_at,
@@ -251,6 +252,38 @@ def _check_limits(options: RenderOptions, naming: ErrorNaming) -> None:
             where, _ = naming.name_of(("size",))
             where = f"{where} {options.size}: its larger side"
             raise OptionsError(past_limit(where, side, "max_side", limits.max_side))
+
+
+def merge_defaults(defaults: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+    """The request's options over the host's defaults: None (at any depth) means "not set", and
+    option groups (memory, enhance) are merged key by key."""
+    merged = dict(defaults)
+    for key, value in request.items():
+        if value is None:
+            continue
+        base = merged.get(key)
+        if isinstance(base, Mapping) and isinstance(value, Mapping):
+            value = merge_defaults(base, value)
+        merged[key] = value
+    return merged
+
+
+def requested_options(options: Mapping[str, Any] | RenderOptions | None) -> dict[str, Any]:
+    """The options a request set itself: a mapping as given, of a RenderOptions only the fields
+    set explicitly (its groups too), so the host's defaults still fill the rest."""
+    if options is None:
+        return {}
+    if isinstance(options, RenderOptions):
+        full = options_to_dict(options)
+        out = {name: full[name] for name in fields_set(options)}
+        for group in ("memory", "enhance"):
+            if group in out:
+                nested = getattr(options, group)
+                out[group] = {name: full[group][name] for name in fields_set(nested)}
+        return out
+    if not isinstance(options, Mapping):
+        parse_options(options)  # raises the options' own error naming the type
+    return {str(key): value for key, value in options.items()}
 
 
 def options_to_dict(options: RenderOptions) -> dict[str, Any]:

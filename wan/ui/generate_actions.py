@@ -21,13 +21,14 @@ from wan.errors import OptionsError, WanError
 from wan.host.base import Host
 from wan.models.catalog import wan_entries
 from wan.render.checkpoints import CLIPS_DIR
+from wan.render.options import merge_defaults
 from wan.render.sizes import format_size, parse_size
 from wan.service import plan_request
 from wan.ui import compat
 from wan.ui.jobs_view import status_text
 from wan.ui.memory_view import memory_text
 from wan.ui.model_choices import image_need, ref_from_choice, size_choices
-from wan.ui.options_form import AUTO, FIELDS, MEMORY_FIELDS, build_options, merge_defaults
+from wan.ui.options_form import AUTO, FIELDS, MEMORY_FIELDS, build_options
 from wan.ui.plan_view import PROMPT_COLUMN, clip_rows, edited_prompts, plot_plan, summary
 from wan.ui.sources import Source, load_source
 
@@ -99,7 +100,7 @@ class GenerateActions:
         try:
             source = self.source(kind, upload, pasted, run)
             values = field_values(fields)
-            options = merge_defaults(build_options(values), self.host.option_defaults())
+            options = merge_defaults(self.host.option_defaults(), build_options(values))
             plan, payload = plan_request(source.settings, options, self.host.store_config())
             rows = clip_rows(payload)
             plot = plot_plan(source.settings, plan, name=source.name)

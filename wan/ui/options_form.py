@@ -164,17 +164,6 @@ def lora_strength_rows(chosen: Any, table: Any) -> list[list[Any]]:
     return rows
 
 
-def merge_defaults(options: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """`options` with the host's defaults filling what they leave out (nested objects too)."""
-    merged = dict(defaults)
-    for key, value in options.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = merge_defaults(value, merged[key])
-        else:
-            merged[key] = value
-    return merged
-
-
 def _label(loc: tuple) -> tuple[str, str]:
     path = ".".join(str(part) for part in loc if not isinstance(part, int))
     for key in (path, path.rsplit(".", 1)[0]):
