@@ -26,6 +26,7 @@ from wan.render.image_header import check_image_file
 from wan.render.job import RenderJob, init_image_name
 from wan.render.loaded_model import LoadedModel
 from wan.render.lora import load_loras
+from wan.render.options import options_to_dict
 
 log = logging.getLogger(__name__)
 
@@ -183,11 +184,8 @@ def _memory_plan(job: RenderJob, system: SystemInfo) -> OptimizationPlan:
 
 
 def _overrides(job: RenderJob) -> dict[str, Any]:
-    memory = job.options.memory
-    given = {}
-    if memory is not None:
-        data = memory.model_dump() if hasattr(memory, "model_dump") else memory.dict()
-        given = {k: v for k, v in data.items() if v is not None}
+    memory = options_to_dict(job.options)["memory"] or {}
+    given = {k: v for k, v in memory.items() if v is not None}
     if job.options.cache and job.options.cache != "none":
         given["cache"] = job.options.cache
         if job.options.cache_threshold is not None:

@@ -121,6 +121,13 @@ def check_local_path(value: Any) -> Any:
     return value
 
 
+def model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema, in each pydantic version's own dialect."""
+    if PYDANTIC_V2:
+        return model.model_json_schema()
+    return model.schema()  # pragma: no cover - pydantic 1 only
+
+
 def fields_set(model: BaseModel) -> set[str]:
     """The fields a model was given explicitly (not left to their defaults)."""
     if PYDANTIC_V2:

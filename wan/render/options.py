@@ -24,7 +24,6 @@ from wan.deforum.json_values import check_json_value
 from wan.errors import OptionsError
 from wan.limits import current_limits, past_limit
 from wan.render.option_checks import (
-    PYDANTIC_V2,
     ErrorNaming,
     StrictModel,
     before_validator,
@@ -37,6 +36,7 @@ from wan.render.option_checks import (
     field_specs,
     fields_set,
     json_key_name,
+    model_schema,
     validate_model,
     value_at,
 )
@@ -293,9 +293,7 @@ def options_to_dict(options: RenderOptions) -> dict[str, Any]:
 
 def json_schema() -> dict[str, Any]:
     """The JSON schema of RenderOptions, for the API docs (each version's own dialect)."""
-    if PYDANTIC_V2:
-        return RenderOptions.model_json_schema()
-    return RenderOptions.schema()  # pragma: no cover - pydantic 1 only
+    return model_schema(RenderOptions)
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
