@@ -143,3 +143,12 @@ def test_every_numexpr_failure_names_setting_frame_and_piece(schedule):
 def test_expression_key_numexpr_failure_is_a_schedule_error():
     with pytest.raises(ScheduleError, match="too large"):
         evaluate_schedule("0:(0), 10**400:(1)", 8, -1, "zoom")
+
+
+@pytest.mark.parametrize("value", ["(-)", "(+)", '"-"', "-"])
+def test_a_lone_sign_value_is_a_schedule_error(value):
+    # Deforum's number check passes a lone sign and float() then fails (a ValueError here too,
+    # until the fuzzer found it: issue 12).
+    with pytest.raises(ScheduleError, match="a sign without a number") as info:
+        evaluate_schedule(f"0:(0), 4:{value}", 8, -1, "translation_y")
+    assert info.value.setting == "translation_y" and info.value.frame == 4

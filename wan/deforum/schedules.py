@@ -53,6 +53,12 @@ def is_number(text: str) -> bool:
     return _NUMBER.match(text) is not None
 
 
+def is_lone_sign(text: str) -> bool:
+    """'+' or '-' alone: Deforum's check_is_number calls it a number and float() then fails
+    (a ValueError in Deforum); callers turn it into a clear error instead."""
+    return is_number(text) and not any(char.isdigit() for char in text)
+
+
 def _evaluate(setting: str, piece: str, expression: str, variables: dict, frame: int | None = None):
     """Run numexpr on one expression; every failure becomes a ScheduleError naming the piece
     and, for a value, the frame of its keyframe."""
@@ -90,6 +96,10 @@ def parse_keyframes(
             continue
         value = by_frame[frame]
         sanitized = _sanitize(value)
+        if is_lone_sign(sanitized):
+            raise ScheduleError(
+                setting, f"{frame}:{value}", f"value {value!r} is a sign without a number", frame
+            )
         number = float(sanitized) if is_number(sanitized) else None
         keyframes.append(Keyframe(frame, value, number))
     if not keyframes or keyframes[0].frame != 0:
