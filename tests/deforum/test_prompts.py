@@ -101,3 +101,10 @@ def test_every_numexpr_failure_in_a_backtick_is_a_settings_error(expression):
 def test_a_prompt_key_numexpr_cannot_compile_is_a_settings_error():
     with pytest.raises(SettingsError, match=r"prompt key 'round\(max_f,1\)'.*floor"):
         prompt_keys(settings({"0": "a", "round(max_f,1)": "b"}))
+
+
+@pytest.mark.parametrize("expression", ["-", "+"])
+def test_a_backtick_holding_a_lone_sign_is_a_settings_error(expression):
+    # Deforum's number check passes a lone sign; float() then raised a ValueError (issue 12).
+    with pytest.raises(SettingsError, match=r"prompts\['0'\]: .* at frame 3 .*sign without"):
+        split_prompt(f"x `{expression}`", 3, 10, key="0")

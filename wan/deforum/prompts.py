@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wan.deforum.expressions import evaluate, shown
-from wan.deforum.schedules import is_number
+from wan.deforum.schedules import is_lone_sign, is_number
 from wan.deforum.settings import DeforumSettings
 from wan.errors import SettingsError
 
@@ -116,16 +116,18 @@ def _backtick_value(raw: str, frame: int, max_frames: int, key: str | None) -> s
     expression = raw[1:-1]
     if len(raw) < 3:
         return "1"  # Deforum: an empty `` is weight 1
+    where = "" if key is None else f"prompts[{key!r}]: "
+
+    def error(reason: str) -> SettingsError:
+        return SettingsError(
+            f"{where}prompt expression {shown(raw)} at frame {frame} cannot be evaluated: {reason}"
+        )
+
+    if is_lone_sign(expression):  # Deforum's number check passes it, float() does not
+        raise error("a sign without a number")
     if is_number(expression):
         return str(float(expression))
-    where = "" if key is None else f"prompts[{key!r}]: "
-    value = evaluate(
-        expression,
-        {"t": frame, "max_f": max_frames - 1},
-        lambda reason: SettingsError(
-            f"{where}prompt expression {shown(raw)} at frame {frame} cannot be evaluated: {reason}"
-        ),
-    )
+    value = evaluate(expression, {"t": frame, "max_f": max_frames - 1}, error)
     return str(float(value))
 
 
