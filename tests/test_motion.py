@@ -272,3 +272,25 @@ def test_unusable_values_are_plan_errors():
         analyse_motion({"angle": angle}, "2D", 0, 20, WIDTH)
     with pytest.raises(PlanError, match="width"):
         analyse_motion({}, "2D", 0, 20, 0)
+
+
+@pytest.mark.parametrize(
+    ("mode", "key", "values"),
+    [
+        ("2D", "translation_x", 1e308),
+        ("2D", "angle", -1e308),
+        ("3D", "translation_z", 1e308),
+        ("3D", "rotation_3d_y", np.tile([1e308, -1e308], FRAMES // 2)),
+    ],
+)
+def test_values_whose_sum_overflows_are_plan_errors_not_infinity(mode, key, values):
+    # The plan printed Infinity / NaN in motion.net and motion.total (found by the settings
+    # fuzzer, issue 12): finite values whose movement adds up past the largest float.
+    with pytest.raises(PlanError, match=rf"'{key}' moves too far to measure in frames 0\.\.20"):
+        analyse_motion(schedules(**{key: values}), mode, 0, 20, WIDTH)
+
+
+def test_large_values_that_add_up_to_a_number_still_plan():
+    motion = analyse_motion(schedules(translation_x=1e300), "2D", 0, 20, WIDTH)
+    assert axis(motion, "translation_x").intensity == "strong"
+    json.dumps(motion.to_dict(), allow_nan=False)

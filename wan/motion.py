@@ -164,10 +164,18 @@ def analyse_motion(
         raise PlanError(
             f"frame span {start_frame}..{end_frame} is not a valid span (0 <= start <= end)"
         )
-    axes = tuple(
-        _analyse_axis(key, info[key], _span_values(schedules, key, start, end), mode, width)
-        for key in info
-    )
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below, naming the schedule
+        axes = tuple(
+            _analyse_axis(key, info[key], _span_values(schedules, key, start, end), mode, width)
+            for key in info
+        )
+    for axis in axes:
+        if not all(math.isfinite(number) for number in (axis.net, axis.peak, axis.total)):
+            raise PlanError(
+                f"schedule '{axis.key}' moves too far to measure in frames {start}..{end} "
+                f"(a value of {axis.peak:g} per frame adds up past what a number can hold); "
+                "use values of a sensible size"
+            )
     return ClipMotion(mode, start, end, axes, _phrase(_strongest_first(axes)))
 
 
