@@ -152,3 +152,11 @@ def test_a_lone_sign_value_is_a_schedule_error(value):
     with pytest.raises(ScheduleError, match="a sign without a number") as info:
         evaluate_schedule(f"0:(0), 4:{value}", 8, -1, "translation_y")
     assert info.value.setting == "translation_y" and info.value.frame == 4
+
+
+def test_a_plain_number_past_the_largest_float_is_a_schedule_error():
+    # float() reads 400 nines as inf, which reached the plan JSON as Infinity (issue 12).
+    with pytest.raises(ScheduleError, match="too large for a number") as info:
+        evaluate_schedule("0:(0), 2:(" + "9" * 400 + ")", 8, -1, "strength_schedule")
+    assert info.value.frame == 2 and len(str(info.value)) < 300
+    assert evaluate_schedule("0:(1" + "0" * 300 + ")", 2, -1, "x")[0] == 1e300

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wan.deforum.expressions import evaluate
+from wan.deforum.expressions import evaluate, shown
 from wan.errors import ScheduleError
 
 # Deforum's check_is_number, kept as written (re.match with '$'): the same strings are numbers.
@@ -101,6 +101,10 @@ def parse_keyframes(
                 setting, f"{frame}:{value}", f"value {value!r} is a sign without a number", frame
             )
         number = float(sanitized) if is_number(sanitized) else None
+        if number is not None and not np.isfinite(number):  # float() gives inf past 1.8e308
+            raise ScheduleError(
+                setting, shown(f"{frame}:{value}"), "the value is too large for a number", frame
+            )
         keyframes.append(Keyframe(frame, value, number))
     if not keyframes or keyframes[0].frame != 0:
         raise ScheduleError(
