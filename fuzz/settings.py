@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             counts[result.status] += 1
             slowest = sorted([*slowest, (result.seconds, case.index)], reverse=True)[:5]
             if result.status in FAILURES:
-                groups.setdefault((result.status, _group(case, result)), []).append((case, result))
+                groups.setdefault((result.status, result.key), []).append((case, result))
             if args.progress and done % 1000 == 0:
                 print(f"{done} cases, {_figures(counts)}", file=sys.stderr, flush=True)
         elapsed = time.monotonic() - started
@@ -112,12 +112,6 @@ def _write_findings(groups, out: Path, pool: Pool, shrink_them: bool) -> list[di
         (out / f"{name}.txt").write_text(json.dumps(finding, indent=2) + "\n", encoding="utf-8")
         findings.append(finding)
     return findings
-
-
-def _group(case: Case, result: Result) -> str:
-    """What makes two failures one finding: the exception and place, the JSON field, or for a
-    hang (which has no traceback) the kinds of mutation that led to it."""
-    return "+".join(sorted(set(case.mutations))) if result.status == HANG else result.key
 
 
 def _same(result: Result, wanted: Result) -> bool:

@@ -16,6 +16,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -116,8 +117,12 @@ def _tail(exc: BaseException, lines: int = 6) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])[-2000:]
 
 
-def _worker(conn: Connection, folder: str, memory_mb: int) -> None:
-    """Worker loop: receive a case text, answer its Result; limits set before wan is imported."""
+def _worker(conn: Connection, folder: str, memory_mb: int, stack_after: float) -> None:
+    """Worker loop: receive a case text, answer its Result; limits set before wan is imported.
+
+    A case still running after `stack_after` seconds has its stack written to the worker's
+    stack file (faulthandler works inside C code too), so a hang says where it hangs.
+    """
     os.environ.update({"NUMEXPR_MAX_THREADS": "1", "OMP_NUM_THREADS": "1"})
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if memory_mb > 0:
@@ -125,22 +130,44 @@ def _worker(conn: Connection, folder: str, memory_mb: int) -> None:
 
         limit = memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    import faulthandler
     import logging
 
     logging.disable(logging.CRITICAL)  # the CLI's info lines are not findings
     path = Path(folder) / f"settings-{os.getpid()}.txt"
-    while True:
-        text = conn.recv()
-        if text is None:
-            return
-        conn.send(plan_text(text, path))
+    with stack_file(folder, os.getpid()).open("w") as stacks:
+        while True:
+            text = conn.recv()
+            if text is None:
+                return
+            stacks.seek(0)
+            stacks.truncate()
+            faulthandler.dump_traceback_later(stack_after, file=stacks)
+            result = plan_text(text, path)
+            faulthandler.cancel_dump_traceback_later()
+            conn.send(result)
+
+
+def stack_file(folder: str, pid: int) -> Path:
+    return Path(folder) / f"stack-{pid}.txt"
+
+
+def hang_place(dump: str) -> str:
+    """The innermost frame inside wan/ of a faulthandler dump (most recent call first)."""
+    for line in dump.splitlines():
+        match = re.match(r'\s*File "(.+)", line (\d+) in (\S+)', line)
+        if match and Path(match[1]).resolve().is_relative_to(ROOT / "wan"):
+            shown = Path(match[1]).resolve().relative_to(ROOT)
+            return f"hang at {shown}:{match[2]} in {match[3]}"
+    return "hang (no stack inside wan/)"
 
 
 class _Slot:
     """One worker process and the case it is running."""
 
-    def __init__(self, context, folder: str, memory_mb: int) -> None:
+    def __init__(self, context, folder: str, memory_mb: int, timeout: float) -> None:
         self.context, self.folder, self.memory_mb = context, folder, memory_mb
+        self.timeout = timeout
         self.case: Any = None
         self.started = 0.0
         self._start()
@@ -148,7 +175,9 @@ class _Slot:
     def _start(self) -> None:
         self.conn, child = self.context.Pipe()
         self.process = self.context.Process(
-            target=_worker, args=(child, self.folder, self.memory_mb), daemon=True
+            target=_worker,
+            args=(child, self.folder, self.memory_mb, self.timeout * 0.9),
+            daemon=True,
         )
         self.process.start()
         child.close()
@@ -180,7 +209,7 @@ class Pool:
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self.timeout = timeout
-        self.slots = [_Slot(context, folder, memory_mb) for _ in range(max(1, jobs))]
+        self.slots = [_Slot(context, folder, memory_mb, timeout) for _ in range(max(1, jobs))]
 
     def __enter__(self) -> Pool:
         return self
@@ -238,6 +267,9 @@ def _collect(slot: _Slot, ready: bool, timeout: float) -> Result | None:
             slot.restart()
             return Result(CRASH, f"worker died (exit {code})", "", elapsed)
     if elapsed >= timeout:
+        dump_path = stack_file(slot.folder, slot.process.pid)
         slot.restart()
-        return Result(HANG, f"over {timeout:g} s", "", elapsed)
+        dump = dump_path.read_text(errors="replace") if dump_path.exists() else ""
+        dump_path.unlink(missing_ok=True)
+        return Result(HANG, hang_place(dump), "\n".join(dump.splitlines()[:8]), elapsed)
     return None
