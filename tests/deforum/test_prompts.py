@@ -1,5 +1,6 @@
 import pytest
 
+from wan.deforum import prompts as prompts_module
 from wan.deforum.prompts import merge_prompt, prompt_for_frame, prompt_keys, split_prompt
 from wan.deforum.settings import parse_settings
 from wan.errors import SettingsError
@@ -108,3 +109,12 @@ def test_a_backtick_holding_a_lone_sign_is_a_settings_error(expression):
     # Deforum's number check passes a lone sign; float() then raised a ValueError (issue 12).
     with pytest.raises(SettingsError, match=r"prompts\['0'\]: .* at frame 3 .*sign without"):
         split_prompt(f"x `{expression}`", 3, 10, key="0")
+
+
+def test_a_repeated_backtick_is_evaluated_once(monkeypatch):
+    # 25,000 copies of `t` in one prompt took seconds per clip, times every clip (issue 12).
+    calls = []
+    real = prompts_module.evaluate
+    monkeypatch.setattr(prompts_module, "evaluate", lambda *a: calls.append(a[0]) or real(*a))
+    assert split_prompt("a `t/2` " * 1000 + "b `t*2`", 4, 10).positive.endswith("2.0 b 8.0")
+    assert calls == ["t/2", "t*2"]

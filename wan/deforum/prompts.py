@@ -100,7 +100,15 @@ def split_prompt(text: str, frame: int, max_frames: int, key: str | None = None)
 
     `key` (the prompt's key in `prompts`) only serves to name the prompt in errors.
     """
-    evaluated = _BACKTICK.sub(lambda m: _backtick_value(m.group(), frame, max_frames, key), text)
+    values: dict[str, str] = {}  # each distinct expression once: a prompt may repeat one
+
+    def value(match: re.Match) -> str:
+        raw = match.group()
+        if raw not in values:
+            values[raw] = _backtick_value(raw, frame, max_frames, key)
+        return values[raw]
+
+    evaluated = _BACKTICK.sub(value, text)
     positive, _, negative = evaluated.partition(_NEG)
     negative = negative.replace(_NEG, " ")
     return FramePrompt(_tidy(positive), _tidy(negative))
