@@ -105,6 +105,7 @@ def _write_findings(groups, out: Path, pool: Pool, shrink_them: bool) -> list[di
             "status": status,
             "key": key,
             "count": len(seen),
+            "cases": [seen_case.index for seen_case, _ in seen],
             "case": {"seed": case.seed, "index": case.index, "base": case.base},
             "mutations": list(case.mutations),
             "detail": result.detail,

@@ -263,13 +263,21 @@ def _collect(slot: _Slot, ready: bool, timeout: float) -> Result | None:
             return slot.conn.recv()
         except (EOFError, OSError):
             slot.process.join(1)
-            code = slot.process.exitcode
-            slot.restart()
-            return Result(CRASH, f"worker died (exit {code})", "", elapsed)
+            if elapsed < slot.timeout * 0.9:
+                code = slot.process.exitcode
+                slot.restart()
+                return Result(CRASH, f"worker died (exit {code})", "", elapsed)
+            # Past the stack dump's time: faulthandler reading a running thread's frames can
+            # itself crash the worker, so this is the hang it was dumping.
+            return _hang(slot, elapsed)
     if elapsed >= timeout:
-        dump_path = stack_file(slot.folder, slot.process.pid)
-        slot.restart()
-        dump = dump_path.read_text(errors="replace") if dump_path.exists() else ""
-        dump_path.unlink(missing_ok=True)
-        return Result(HANG, hang_place(dump), "\n".join(dump.splitlines()[:8]), elapsed)
+        return _hang(slot, elapsed)
     return None
+
+
+def _hang(slot: _Slot, elapsed: float) -> Result:
+    dump_path = stack_file(slot.folder, slot.process.pid)
+    slot.restart()
+    dump = dump_path.read_text(errors="replace") if dump_path.exists() else ""
+    dump_path.unlink(missing_ok=True)
+    return Result(HANG, hang_place(dump), "\n".join(dump.splitlines()[:8]), elapsed)
