@@ -11,7 +11,7 @@ import pytest
 
 from wan.cli import main
 from wan.deforum.settings import parse_settings
-from wan.errors import LimitError, OptionsError, ScheduleError, SettingsError, WanError
+from wan.errors import LimitError, OptionsError, PlanError, SettingsError, WanError
 from wan.limits import DEFAULT_LIMITS, Limits, limits_from_env
 from wan.models.identify import profile_for
 from wan.plan import build_plan
@@ -118,9 +118,9 @@ def test_motion_that_overflows_is_an_error_not_infinity_in_the_json(capsys, tmp_
     """`plan --json` printed non-standard `Infinity` for {"translation_x": 1e308}."""
     code, out, err = plan_cli(capsys, tmp_path, {"translation_x": 1e308})
     assert code == 2 and out == ""
-    assert err.startswith("error: 'translation_x': the camera motion over frames 0-")
+    assert err.startswith("error: schedule 'translation_x' moves too far to measure in frames 0")
     assert err.count("\n") == 1  # numpy's overflow warning is not printed
-    with pytest.raises(ScheduleError):
+    with pytest.raises(PlanError):
         plan_for(parse_settings({**SHORT, "translation_x": "0:(1e308)"}), {"model": "tiny-t2v"})
     code, out, _ = plan_cli(capsys, tmp_path, {"translation_x": 1e300})
     json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in the plan JSON"))
@@ -151,3 +151,16 @@ def test_out_naming_an_existing_file_says_so(capsys, tmp_path):
 
 def test_every_limit_error_is_bad_input():
     assert issubclass(LimitError, WanError)
+
+
+@pytest.mark.parametrize("key", ["seed_iter_N", "max_frames", "fps"])
+def test_a_whole_number_past_any_float_is_a_clear_error(capsys, tmp_path, key):
+    """Found by the settings fuzzer: {"seed_iter_N": 10**400} raised OverflowError."""
+    code, out, err = plan_cli(capsys, tmp_path, {key: 10**400})
+    assert code == 2 and out == "" and err.startswith("error: ") and len(err) < 300, err
+
+
+def test_an_ignored_setting_past_any_float_is_only_noted(capsys, tmp_path):
+    """{"cfg_scale_schedule": 10**400} raised OverflowError while the notes were made."""
+    code, out, _ = plan_cli(capsys, tmp_path, {"cfg_scale_schedule": 10**400})
+    assert code == 0 and "cfg_scale_schedule" in json.dumps(json.loads(out)["notes"])

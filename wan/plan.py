@@ -37,7 +37,7 @@ from wan.deforum.prompts import prompt_keys, split_prompt
 from wan.deforum.schedules import evaluate_schedules
 from wan.deforum.seeds import frame_seeds
 from wan.deforum.settings import DeforumSettings
-from wan.errors import LimitError, PlanError, ScheduleError
+from wan.errors import LimitError, PlanError
 from wan.limits import Limits, current_limits, past_limit
 from wan.motion import ClipMotion, analyse_motion
 from wan.profiles import ModelProfile
@@ -230,7 +230,9 @@ def build_plan(
                 prompt=text.positive,
                 negative_prompt=text.negative,
                 merged_prompts=tuple(dict.fromkeys(p for p in others if p != text.positive)),
-                motion=_finite_motion(schedules, settings, start_frame, end_frame),
+                motion=analyse_motion(
+                    schedules, settings.mode, start_frame, end_frame, settings.width
+                ),
                 seed=seeds[start_frame],
                 strength=float(schedules["strength_schedule"][start_frame]),
                 conditioning=_conditioning(index, init_image_used(settings, init_image)),
@@ -261,24 +263,6 @@ def _check_time(deadline: float, limits: Limits, index: int, clips: int) -> None
             f"(at clip {index} of {clips}); shorten the animation or simplify its expressions, "
             f"or raise the limit with {Limits.env_name('max_plan_seconds')}"
         )
-
-
-def _finite_motion(
-    schedules: dict[str, np.ndarray], settings: DeforumSettings, start_frame: int, end_frame: int
-) -> ClipMotion:
-    """The clip's camera motion; refused where its figures overflow (a schedule of 1e308 per
-    frame adds up to infinity): the plan JSON would hold Infinity, which is not JSON."""
-    with np.errstate(over="ignore", invalid="ignore"):  # said once below, not as a warning
-        motion = analyse_motion(schedules, settings.mode, start_frame, end_frame, settings.width)
-    for axis in motion.axes:
-        if not all(math.isfinite(v) for v in (axis.net, axis.peak, axis.total)):
-            raise ScheduleError(
-                axis.key,
-                "",
-                f"the camera motion over frames {motion.start_frame}-{motion.end_frame} adds up "
-                "past the largest number a computer float holds; use smaller values",
-            )
-    return motion
 
 
 def _schedule_names(settings: DeforumSettings) -> list[str]:

@@ -21,7 +21,7 @@ ROUTES = ("/wan/v1/jobs", "/wan/v1/plan")
         (job_body({**SETTINGS, "fps": 1e300}), ["'fps' is 1e+300", "WAN_LIMIT_MAX_FPS"]),
         (job_body(size="100000x100000"), ["wan.size 100000x100000", "WAN_LIMIT_MAX_SIDE"]),
         (job_body(prompt_overrides={"99999999999999999999": "a fox"}), ["not a clip of this"]),
-        (job_body({**SETTINGS, "translation_x": 1e308}), ["translation_x", "largest number"]),
+        (job_body({**SETTINGS, "translation_x": 1e308}), ["translation_x", "moves too far"]),
     ],
 )
 def test_work_past_a_limit_is_refused_at_once(idle, route, body, words):

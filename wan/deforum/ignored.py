@@ -78,7 +78,7 @@ def _changed(default: Any) -> Callable[[Any], bool]:
             return False
         try:
             return float(value) != float(default)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # 10**400 is no float: compare as text
             return _squeeze(value) != _squeeze(default)
 
     return test
@@ -88,6 +88,8 @@ def _above(limit: float) -> Callable[[Any], bool]:
     def test(value: Any) -> bool:
         try:
             return float(value) > limit
+        except OverflowError:  # an int past any float is above every limit
+            return not str(value).strip().startswith("-")
         except (TypeError, ValueError):
             return False
 

@@ -343,6 +343,8 @@ class _Reader:
             raise self.fail(key, f"is {excerpt(value)}; it must be a number")
         try:
             number = float(value.strip() if isinstance(value, str) else value)
+        except OverflowError:  # a whole number of 400 digits: no float holds it
+            raise self.fail(key, f"is {excerpt(value)}; it must be a finite number") from None
         except (TypeError, ValueError):
             raise self.fail(key, f"is {excerpt(value)}; it must be a number") from None
         if not math.isfinite(number):
