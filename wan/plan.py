@@ -34,7 +34,7 @@ import numpy as np
 from wan.deforum import defaults
 from wan.deforum.ignored import ignored_notes
 from wan.deforum.prompts import prompt_keys, split_prompt
-from wan.deforum.schedules import evaluate_schedules
+from wan.deforum.schedules import evaluate_schedule
 from wan.deforum.seeds import frame_seeds
 from wan.deforum.settings import DeforumSettings
 from wan.errors import LimitError, PlanError
@@ -196,7 +196,11 @@ def build_plan(
     spans = _cut(total, targets, overlap, min_new, profile.max_clip_frames)
 
     names = _schedule_names(settings)
-    schedules = evaluate_schedules(settings.schedules, settings.max_frames, seed, names)
+    schedules = {}
+    for name in names:  # one at a time: a schedule of thousands of expressions takes seconds
+        _check_time(deadline, limits, f"evaluating {name}")
+        text = settings.schedules[name]
+        schedules[name] = evaluate_schedule(text, settings.max_frames, seed, name)
     seeds = frame_seeds(
         settings.seed_behavior,
         seed,
@@ -207,7 +211,7 @@ def build_plan(
     deforum_of_model = _deforum_span_finder(settings.max_frames, settings.fps, profile.native_fps)
     clips = []
     for index, (model_start, model_end, length, merged_keys) in enumerate(spans):
-        _check_time(deadline, limits, index, len(spans))
+        _check_time(deadline, limits, f"at clip {index} of {len(spans)}")
         clip_overlap = overlap if index else 0
         start_frame, end_frame = deforum_of_model(model_start, model_end)
         chosen, merged = _choose_prompt(
@@ -255,12 +259,13 @@ def build_plan(
     )
 
 
-def _check_time(deadline: float, limits: Limits, index: int, clips: int) -> None:
-    """Planning stops once it has taken longer than the limit (checked between clips)."""
+def _check_time(deadline: float, limits: Limits, doing: str) -> None:
+    """Planning stops once it has taken longer than the limit (checked between schedules and
+    between clips)."""
     if time.monotonic() > deadline:
         raise LimitError(
             f"planning took longer than the limit of {limits.max_plan_seconds:g} seconds "
-            f"(at clip {index} of {clips}); shorten the animation or simplify its expressions, "
+            f"({doing}); shorten the animation or simplify its expressions, "
             f"or raise the limit with {Limits.env_name('max_plan_seconds')}"
         )
 
