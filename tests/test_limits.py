@@ -83,7 +83,8 @@ def test_text_and_nesting_past_their_limits(monkeypatch):
 def test_planning_stops_at_its_time_limit():
     settings = parse_settings(SHORT)
     tight = Limits(max_plan_seconds=1e-9)
-    with pytest.raises(LimitError, match=r"planning took longer than the limit of 1e-09 seconds \(evaluating translation_x\)"):
+    said = r"planning took longer than the limit of 1e-09 seconds \(evaluating translation_x\)"
+    with pytest.raises(LimitError, match=said):
         build_plan(settings, profile_for("tiny-t2v"), seed=1, limits=tight)
 
 
