@@ -9,9 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wan.deforum.settings import DeforumSettings, parse_settings  # noqa: E402
+from wan.core.deforum.settings import DeforumSettings, parse_settings  # noqa: E402
+from wan.core.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan  # noqa: E402
 from wan.models.identify import profile_for  # noqa: E402
-from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan  # noqa: E402
 
 MODEL = "tiny-t2v"
 SEED = 7

@@ -44,17 +44,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from render_common import MODEL, frames_for, planned, settings_dict, size_text
 from render_memory import measure_memory
 
-from wan.deforum.settings import DeforumSettings, parse_settings
+from wan.core.deforum.settings import DeforumSettings, parse_settings
+from wan.core.plan import GenerationPlan
 from wan.host.standalone import StandaloneHost
 from wan.models.smoke import ENV_SMOKE_DIR, ensure_smoke_model
-from wan.plan import GenerationPlan
+from wan.options.render_options import RenderOptions, parse_options
 from wan.render import runner as runner_module
 from wan.render.checkpoints import load_clip
 from wan.render.conditioning import continue_request, first_request
 from wan.render.frames import color_match
 from wan.render.generate import ClipRequest
 from wan.render.job import RenderJob, prepare_job
-from wan.render.options import RenderOptions, parse_options
 from wan.render.runner import COLOR_REFERENCE_FRAMES, Runner
 from wan.render.strength import fit_strength
 

@@ -1,9 +1,9 @@
 """Schedule evaluation speed: ours (numexpr over frame arrays) vs. per-frame evaluation.
 
 Evaluates every numeric schedule of a 10,000-frame settings file whose schedules are expressions
-(plus numeric keyframes in between), once with `wan.deforum.schedules.evaluate_schedule` and once
-with a straightforward per-frame loop in the manner of Deforum's evaluator (one numexpr call per
-frame), checks that the values are identical and prints the times and the ratio.
+(plus numeric keyframes in between), once with `wan.core.deforum.schedules.evaluate_schedule` and
+once with a straightforward per-frame loop in the manner of Deforum's evaluator (one numexpr call
+per frame), checks that the values are identical and prints the times and the ratio.
 
     .venv/bin/python benchmarks/schedules.py [--frames N] [--repeat R]
 """
@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from wan.deforum import defaults
-from wan.deforum.schedules import evaluate_schedule, parse_keyframes
-from wan.deforum.settings import parse_settings
+from wan.core.deforum import defaults
+from wan.core.deforum.schedules import evaluate_schedule, parse_keyframes
+from wan.core.deforum.settings import parse_settings
 
 EXPRESSIONS = [
     "1.0025+0.002*sin(1.25*3.14*t/30)",

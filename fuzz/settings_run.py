@@ -41,7 +41,7 @@ class Result:
     """What one case did: its class, a grouping key within the class, and the details."""
 
     status: str
-    key: str = ""  # e.g. "OverflowError at wan/deforum/seeds.py:40 in frame_seeds"
+    key: str = ""  # e.g. "OverflowError at wan/core/deforum/seeds.py:40 in frame_seeds"
     detail: str = ""  # the error line, the traceback's last lines, or where the JSON breaks
     seconds: float = 0.0
 

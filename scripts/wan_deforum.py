@@ -1,7 +1,7 @@
 """The WebUI's entry point for this extension: the only module that imports the host.
 
 It puts the extension's folder on the path (so other extensions and the console can `import
-wan`), hands the host's modules to `wan.host.webui_extension.register`, which adds the "Wan
+wan`), hands the host's modules to `wan.webui.extension.register`, which adds the "Wan
 Video" settings section, the WAN tab and the /wan/v1 routes. Forge is told apart from
 AUTOMATIC1111 by its `backend.memory_management`.
 """
@@ -29,7 +29,7 @@ try:
 except ImportError:
     memory_management = None
 
-from wan.host.webui_extension import register  # noqa: E402
+from wan.webui.extension import register  # noqa: E402
 
 register(
     script_callbacks,

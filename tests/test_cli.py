@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from tests.conftest import EXAMPLES, FIXTURES, ROOT
-from wan.cli import main
+from wan.cli.main import main
 
 SIMPLE = FIXTURES / "deforum__tests_testdata_simple.input_settings.txt"
 DEFAULT_3D = FIXTURES / "deforum__scripts_default_settings.txt"

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from wan.cli import main
+from wan.cli.main import main
 
 
 def run(capsys, *argv, code=0):

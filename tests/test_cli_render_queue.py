@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.jobs.conftest import settings
-from wan.cli import main
+from wan.cli.main import main
 from wan.host.standalone import StandaloneHost
 from wan.jobs import JobQueue
 

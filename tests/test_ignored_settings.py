@@ -7,9 +7,9 @@ import json
 from types import SimpleNamespace
 
 from tests.conftest import FIXTURES
-from wan.cli import main
+from wan.cli.main import main
+from wan.planning.plan_service import plan_request
 from wan.render.run_folder import plan_record
-from wan.service import plan_request
 
 SIMPLE = FIXTURES / "deforum__tests_testdata_simple.input_settings.txt"
 

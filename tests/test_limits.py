@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from wan.cli import main
-from wan.deforum.settings import parse_settings
+from wan.cli.main import main
+from wan.core.deforum.settings import parse_settings
+from wan.core.plan import build_plan
 from wan.errors import LimitError, OptionsError, PlanError, SettingsError, WanError
 from wan.limits import DEFAULT_LIMITS, Limits, limits_from_env
 from wan.models.identify import profile_for
-from wan.plan import build_plan
-from wan.render.options import parse_options
-from wan.service import plan_for
+from wan.options.render_options import parse_options
+from wan.planning.plan_service import plan_for
 
 SHORT = {"max_frames": 20, "prompts": {"0": "a cat"}}
 

@@ -1,4 +1,4 @@
-"""wan.motion: sign conventions, intensity, trend, span rule and phrases of camera motion."""
+"""wan.core.motion: sign conventions, intensity, trend, span rule and phrases of camera motion."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from wan.errors import PlanError, WanError
-from wan.motion import (
+from wan.core.motion import (
     AXES,
     INTENSITY_LEVELS,
     INTENSITY_THRESHOLDS,
@@ -20,6 +19,7 @@ from wan.motion import (
     analyse_motion,
     positive_meaning,
 )
+from wan.errors import PlanError, WanError
 
 FRAMES = 100
 WIDTH = 512

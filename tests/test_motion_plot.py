@@ -1,4 +1,4 @@
-"""wan.motion_plot: the camera motion PNG for 2D and 3D, for 1 and for 10,000 frames."""
+"""wan.planning.motion_plot: the camera motion PNG for 2D and 3D, for 1 and for 10,000 frames."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from wan.core.motion import analyse_motion
 from wan.errors import PlanError
-from wan.motion import analyse_motion
-from wan.motion_plot import plot_motion
+from wan.planning.motion_plot import plot_motion
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -88,6 +88,6 @@ def test_bad_mode_and_clip_are_plan_errors(tmp_path):
 
 
 def test_importing_does_not_import_matplotlib():
-    code = "import sys, wan.motion_plot; assert 'matplotlib' not in sys.modules"
+    code = "import sys, wan.planning.motion_plot; assert 'matplotlib' not in sys.modules"
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)

@@ -4,11 +4,11 @@ import json
 import pytest
 
 from tests.conftest import SETTINGS_FILES
-from wan.deforum.settings import load_settings, parse_settings
+from wan.core.deforum.settings import load_settings, parse_settings
+from wan.core.plan import build_plan, clip_length_nearest, clip_length_up, to_model_frame
 from wan.errors import ModelError, PlanError
 from wan.models.catalog import wan_entries
 from wan.models.identify import profile_for as get_profile
-from wan.plan import build_plan, clip_length_nearest, clip_length_up, to_model_frame
 
 T2V = get_profile("Wan2.1-T2V-1.3B")  # 16 fps, 81 frames
 TI2V = get_profile("Wan2.2-TI2V-5B")  # 24 fps, 121 frames
@@ -216,7 +216,7 @@ def test_profile_lookup():
 
 
 def test_the_seed_rule_an_explicit_seed_wins_and_minus_one_is_derived_from_the_settings():
-    from wan.service import plan_seed
+    from wan.planning.plan_service import plan_seed
 
     random_seed = make(seed=-1)
     derived = plan_seed(random_seed)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from wan.cli import main
-from wan.service import plan_request
+from wan.cli.main import main
+from wan.planning.plan_service import plan_request
 
 SHORT = {
     "animation_mode": "2D",

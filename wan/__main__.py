@@ -1,8 +1,8 @@
-"""``python -m wan``: see wan.cli."""
+"""``python -m wan``: see wan.cli.main."""
 
 import sys
 
-from wan.cli import main
+from wan.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.api.server import serving
-from wan.api import create_app
+from wan.api.routes import create_app
 from wan.host.standalone import StandaloneHost
 from wan.jobs import JobQueue
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from wan.cli_serve import bind_socket
+from wan.cli.serve import bind_socket
 
 SETTINGS: dict[str, Any] = {
     "animation_mode": "2D",

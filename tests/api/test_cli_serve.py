@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
-from wan.cli import main
-from wan.cli_serve import bind_socket, check_exposure, is_loopback, server_url
+from wan.cli.main import main
+from wan.cli.serve import bind_socket, check_exposure, is_loopback, server_url
 from wan.errors import WanError
 
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI, Request
 
 from tests.api.server import job_body, serving
-from wan.api import add_routes, parse_api_auth
-from wan.api_guard import credentials_match
+from wan.api.guard import credentials_match
+from wan.api.routes import add_routes, parse_api_auth
 from wan.errors import WanError
 from wan.host.standalone import StandaloneHost
 from wan.jobs import JobQueue

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import FIXTURES
-from wan.deforum.ignored import RULES, ignored_notes, ignored_settings
-from wan.deforum.settings import load_settings, parse_settings
+from wan.core.deforum.ignored import RULES, ignored_notes, ignored_settings
+from wan.core.deforum.settings import load_settings, parse_settings
+from wan.core.plan import build_plan
 from wan.models.identify import profile_for
-from wan.plan import build_plan
 
 # A value that puts each rule's setting in use (a Deforum user could have saved it).
 IN_USE = {

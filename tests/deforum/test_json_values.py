@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from tests.conftest import EXAMPLES, ROOT
-from wan.deforum.settings import parse_settings
+from wan.core.deforum.settings import parse_settings
 from wan.errors import OptionsError, SettingsError
-from wan.render.options import parse_options
+from wan.options.render_options import parse_options
 
 
 def test_a_lone_surrogate_in_a_setting_is_named():

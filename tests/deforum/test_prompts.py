@@ -1,8 +1,8 @@
 import pytest
 
-from wan.deforum import prompts as prompts_module
-from wan.deforum.prompts import merge_prompt, prompt_for_frame, prompt_keys, split_prompt
-from wan.deforum.settings import parse_settings
+from wan.core.deforum import prompts as prompts_module
+from wan.core.deforum.prompts import merge_prompt, prompt_for_frame, prompt_keys, split_prompt
+from wan.core.deforum.settings import parse_settings
 from wan.errors import SettingsError
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES
-from wan.deforum.schedules import (
+from wan.core.deforum.schedules import (
     evaluate_schedule,
     evaluate_schedules,
     evaluate_string_schedule,

@@ -1,7 +1,7 @@
 import pytest
 
-from wan.deforum.schedules import evaluate_schedule
-from wan.deforum.seeds import frame_seeds
+from wan.core.deforum.schedules import evaluate_schedule
+from wan.core.deforum.seeds import frame_seeds
 from wan.errors import SettingsError
 
 

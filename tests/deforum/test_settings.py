@@ -3,7 +3,13 @@ import json
 import pytest
 
 from tests.conftest import FIXTURES, SETTINGS_FILES
-from wan.deforum.settings import STYLE_LEGACY, STYLE_RUN, STYLE_UI, load_settings, parse_settings
+from wan.core.deforum.settings import (
+    STYLE_LEGACY,
+    STYLE_RUN,
+    STYLE_UI,
+    load_settings,
+    parse_settings,
+)
 from wan.errors import SettingsError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from wan.deforum.settings import parse_settings
+from wan.core.deforum.settings import parse_settings
 from wan.errors import SettingsError
 
 

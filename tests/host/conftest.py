@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.host.stand_ins import StandInHost, forget_host_modules, import_host, write_host
-from wan.host.webui_extension import reset_process
+from wan.webui.extension import reset_process
 
 
 def _host(tmp_path, monkeypatch, kind: str) -> Iterator[StandInHost]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from wan.host.locks import file_gpu_lock
-from wan.host.webui import ForgeHost, WebUIHost, make_host
+from wan.webui.hosts import ForgeHost, WebUIHost, make_host
 
 
 def test_make_host_tells_forge_from_a1111(webui):

@@ -43,7 +43,7 @@ def test_no_kornia_changes_nothing(monkeypatch):
 
 def test_the_command_line_hides_an_old_kornia_too(monkeypatch, capsys):
     """`python -m wan render` with the WebUI's Python goes through the same check."""
-    from wan.cli import main
+    from wan.cli.main import main
 
     _fake_kornia(monkeypatch, with_pyramid=False)
     monkeypatch.setattr(import_utils, "_kornia_available", True)

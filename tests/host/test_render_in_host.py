@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wan.deforum.settings import parse_settings
+from wan.core.deforum.settings import parse_settings
+from wan.core.plan import CONTINUATION_OVERLAP, build_plan
 from wan.host import torch_settings
-from wan.host.webui import make_host
 from wan.models.identify import profile_for
-from wan.plan import CONTINUATION_OVERLAP, build_plan
-from wan.render.options import parse_options
+from wan.options.render_options import parse_options
 from wan.render.runner import Runner
+from wan.webui.hosts import make_host
 
 SETTINGS = {
     "animation_mode": "2D",
@@ -98,8 +98,8 @@ def test_a_job_queued_in_the_webui_renders_with_the_settings_default_model(webui
     request names no model, the "Wan Video" setting does."""
     import gradio as gr
 
-    from wan.host.webui_extension import process_host, process_queue
-    from wan.host.webui_settings import register_settings
+    from wan.webui.extension import process_host, process_queue
+    from wan.webui.settings import register_settings
 
     register_settings(webui.shared, gr)
     webui.shared.opts.wan_default_model = "tiny-t2v"

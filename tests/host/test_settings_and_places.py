@@ -7,14 +7,14 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from wan.host.webui import make_host
-from wan.host.webui_settings import (
+from wan.options.render_options import parse_options
+from wan.webui.hosts import make_host
+from wan.webui.settings import (
     MEMORY_POLICIES,
     SETTINGS,
     option_defaults_from,
     register_settings,
 )
-from wan.render.options import parse_options
 
 
 @pytest.mark.parametrize("policy", list(MEMORY_POLICIES))
@@ -98,7 +98,7 @@ def _gpu() -> bool:
 
 def test_a_host_whose_option_info_has_no_category_gets_none():
     """A1111 before 1.7 has no categories: passing one would break its Settings tab."""
-    from wan.host.webui_settings import _category
+    from wan.webui.settings import _category
 
     class OldOptionInfo:
         def __init__(self, default=None, label="", component=None, component_args=None,

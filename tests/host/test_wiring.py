@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from tests.api.server import serving
 from tests.host.stand_ins import import_script
 from wan.host import torch_check, webui_extension
-from wan.host.webui import ForgeHost, WebUIHost
-from wan.host.webui_settings import CATEGORY, SECTION, SETTINGS
+from wan.webui.hosts import ForgeHost, WebUIHost
+from wan.webui.settings import CATEGORY, SECTION, SETTINGS
 
 
 def test_script_registers_one_callback_of_each_kind(webui):
@@ -52,7 +52,8 @@ def test_tab_is_built_with_the_process_queue(webui):
 def test_routes_are_added_with_the_parsed_api_auth(webui, monkeypatch):
     calls = []
     monkeypatch.setattr(
-        "wan.api.add_routes", lambda app, queue, host, auth=None: calls.append((app, host, auth))
+        "wan.api.routes.add_routes",
+        lambda app, queue, host, auth=None: calls.append((app, host, auth)),
     )
     webui.shared.cmd_opts.api_auth = "ann:secret,bob:pw"
     import_script()
@@ -77,7 +78,7 @@ def test_api_auth_guards_our_routes_on_a_real_server(a1111):
 def test_reload_ui_keeps_the_one_queue(webui, monkeypatch):
     routes = []
     monkeypatch.setattr(
-        "wan.api.add_routes", lambda app, queue, host, auth=None: routes.append(queue)
+        "wan.api.routes.add_routes", lambda app, queue, host, auth=None: routes.append(queue)
     )
     import_script()
     webui.callbacks("app_started")[0](None, FastAPI())
@@ -95,7 +96,7 @@ def test_wan_data_dir_flag_sets_the_data_folder(webui, monkeypatch, tmp_path):
 
 def test_too_old_torch_shows_the_reason_in_the_tab_and_the_api(webui, monkeypatch, caplog):
     monkeypatch.setattr(torch_check, "torch_version", lambda: "2.1.2+cu121")
-    with caplog.at_level(logging.ERROR, logger="wan.host.webui_extension"):
+    with caplog.at_level(logging.ERROR, logger="wan.webui.extension"):
         import_script()
     [record] = caplog.records
     assert "needs torch >= 2.5 (this WebUI has 2.1.2+cu121)" in record.getMessage()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.jobs.conftest import options, settings
-from wan.cli import main
+from wan.cli.main import main
 from wan.jobs import JobQueue
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.jobs.conftest import data_url, options, png_bytes, settings
-from wan.deforum.settings import parse_settings
+from wan.core.deforum.settings import parse_settings
 from wan.errors import ModelError, OptionsError, ScheduleError, SettingsError
 from wan.host.standalone import StandaloneHost
 from wan.jobs import STATUSES, JobNotFound, JobStateError, RequestError, check_request
 from wan.models.store import StoreConfig
 from wan.paths import job_inputs_dir
-from wan.service import plan_for
+from wan.planning.plan_service import plan_for
 
 
 def test_a_valid_request_is_queued_with_its_options_filled(make_queue):

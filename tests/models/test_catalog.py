@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 
+from wan.core.profiles import IMAGE, LAST_IMAGE
 from wan.errors import ModelError, PlanError
 from wan.models import smoke
 from wan.models.catalog import (
@@ -24,7 +25,6 @@ from wan.models.catalog import (
 from wan.models.identify import DEFAULT_MODEL, profile_for
 from wan.models.params import block_parameters, transformer_parameters
 from wan.models.signature import ModelSignature
-from wan.profiles import IMAGE, LAST_IMAGE
 
 OFFICIAL = (
     "Wan2.1-T2V-1.3B",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.jobs.conftest import settings
-from wan.cli import main
+from wan.cli.main import main
 from wan.errors import ModelError
 from wan.host.standalone import StandaloneHost
 from wan.jobs import JobQueue

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.prompting.test_qwen import GOOD_SENTENCE, make_scripted_qwen, torch_threads
-from wan.cli import main as cli_main
+from wan.cli.main import main as cli_main
 from wan.errors import ModelError, OptionsError
 from wan.models.smoke import ensure_smoke_model
 from wan.models.smoke_qwen import QWEN_ANSWER

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES, SETTINGS_FILES
-from wan.deforum.settings import load_settings
+from wan.core.deforum.settings import load_settings
+from wan.core.motion import AXES, MODES, analyse_motion
+from wan.core.plan import build_plan
 from wan.errors import OptionsError, WanError
 from wan.models.identify import profile_for
-from wan.motion import AXES, MODES, analyse_motion
-from wan.plan import build_plan
 from wan.prompting import LANGS, STYLES, EnhanceRequest, EnhanceResult
 from wan.prompting.camera_text import ZH_CAMERA_PHRASES, camera_sentence, translate_motion_zh
 from wan.prompting.intents import VACE_INTENTS, vace_intents
@@ -326,7 +326,7 @@ def test_zh_camera_sentence_and_untranslatable_phrase():
 
 
 def camera_phrases() -> set[str]:
-    """Phrases wan.motion makes: each axis both ways, steady, speeding, slowing, reversing,
+    """Phrases wan.core.motion makes: each axis both ways, steady, speeding, slowing, reversing,
     at several intensities, alone and with up to two other axes."""
     frames = 60
     ramp = np.linspace(0.2, 1.8, frames)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 from tests.conftest import FIXTURES
-from wan.cli import main
-from wan.deforum.settings import load_settings
+from wan.cli.main import main
+from wan.core.deforum.settings import load_settings
+from wan.core.plan import build_plan
 from wan.host.standalone import StandaloneHost
 from wan.models.identify import profile_for
-from wan.plan import build_plan
+from wan.options.render_options import parse_options
 from wan.render.job import prepare_job
-from wan.render.options import parse_options
 
 SETTINGS = FIXTURES / "deforum__scripts_default_settings.txt"
 

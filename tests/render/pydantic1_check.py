@@ -18,9 +18,9 @@ from typing import Any
 import pydantic
 
 from wan.errors import OptionsError
+from wan.options.checks import PYDANTIC_V2
 from wan.render import option_flags as flags
 from wan.render import options as opts
-from wan.render.option_checks import PYDANTIC_V2
 
 GOOD = [
     None,

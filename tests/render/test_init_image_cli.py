@@ -10,7 +10,7 @@ import pytest
 
 from tests.jobs.conftest import settings
 from tests.render.image_files import black_png, lying_png, small_png
-from wan.cli import main
+from wan.cli.main import main
 from wan.host.standalone import StandaloneHost
 from wan.jobs import JobQueue
 

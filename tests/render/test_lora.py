@@ -153,12 +153,12 @@ def test_a_lora_that_cannot_fit_is_refused_before_the_model_loads(
     from safetensors.torch import save_file
 
     from tests.render.test_runner import SETTINGS
-    from wan.deforum.settings import parse_settings
+    from wan.core.deforum.settings import parse_settings
+    from wan.core.plan import CONTINUATION_OVERLAP, build_plan
     from wan.host.standalone import StandaloneHost
     from wan.models.identify import profile_for
-    from wan.plan import CONTINUATION_OVERLAP, build_plan
+    from wan.options.render_options import parse_options
     from wan.render import model_session
-    from wan.render.options import parse_options
     from wan.render.runner import Runner
 
     path = tmp_path / ("style.pt" if kind == "pickled" else "style.safetensors")

@@ -13,13 +13,13 @@ from typing import Any, get_args
 
 import pytest
 
-from wan.choices import ATTENTIONS, CACHES, OFFLOADS
 from wan.errors import OptionsError, WanError
 from wan.models.plan_overrides import OVERRIDES
+from wan.options.checks import PYDANTIC_V2, field_specs
+from wan.options.choices import ATTENTIONS, CACHES, OFFLOADS
+from wan.options.flags import add_option_arguments, option_flags, options_from_args
+from wan.options.render_options import RenderOptions, json_schema, options_to_dict, parse_options
 from wan.render import options as opts
-from wan.render.option_checks import PYDANTIC_V2, field_specs
-from wan.render.option_flags import add_option_arguments, option_flags, options_from_args
-from wan.render.options import RenderOptions, json_schema, options_to_dict, parse_options
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_SCRIPT = Path(__file__).with_name("pydantic1_check.py")
@@ -343,7 +343,7 @@ def test_flags_sit_beside_other_arguments() -> None:
 
 def test_import_pulls_in_no_torch() -> None:
     code = (
-        "import sys, wan.render.option_flags, wan.render.sizes, wan.render.prompt_syntax; "
+        "import sys, wan.options.flags, wan.core.sizes, wan.core.prompt_syntax; "
         "print(sorted({'torch', 'diffusers', 'numpy'} & set(sys.modules)))"
     )
     result = subprocess.run(

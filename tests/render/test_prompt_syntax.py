@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wan.render.prompt_syntax import CleanPrompt, LoraTag, clean_prompt, find_lora
+from wan.core.prompt_syntax import CleanPrompt, LoraTag, clean_prompt, find_lora
 
 # (prompt as written in the WebUI / Deforum, text Wan gets, LoRA tags)
 TABLE = [

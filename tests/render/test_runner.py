@@ -16,14 +16,14 @@ import pytest
 import torch
 
 from tests.conftest import ROOT
-from wan.deforum.settings import parse_settings
+from wan.core.deforum.settings import parse_settings
+from wan.core.plan import CONTINUATION_OVERLAP, build_plan
 from wan.errors import RenderError
 from wan.host.standalone import StandaloneHost
 from wan.models.identify import profile_for
-from wan.plan import CONTINUATION_OVERLAP, build_plan
+from wan.options.render_options import parse_options
 from wan.render import generate as generate_module
 from wan.render.checkpoints import finished_clips, load_clip
-from wan.render.options import parse_options
 from wan.render.runner import Runner
 from wan.render.video import read_video_frames, read_video_info
 

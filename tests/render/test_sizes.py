@@ -1,4 +1,4 @@
-"""Deforum's W x H to the size a model renders at: the rule of wan/render/sizes.py, as a table."""
+"""Deforum's W x H to the size a model renders at: the rule of wan/core/sizes.py, as a table."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from wan.core.sizes import MAX_ASPECT, choose_size, nearest_valid, parse_size
 from wan.errors import OptionsError
 from wan.models.catalog import get_entry, wan_entries
-from wan.render.sizes import MAX_ASPECT, choose_size, nearest_valid, parse_size
 
 
 def profile(model_id: str):

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from wan.deforum.settings import parse_settings
+from wan.core.deforum.settings import parse_settings
+from wan.core.plan import build_plan
 from wan.models.identify import profile_for
-from wan.plan import build_plan
 from wan.render.subtitles import format_timestamp, prompt_entries, srt_text, write_srt
 
 

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from wan.core.motion import LOG_SCALE_PER_Z_UNIT
 from wan.errors import PlanError
-from wan.motion import LOG_SCALE_PER_Z_UNIT
 from wan.render.warp import WarpStep, init_video, model_steps, warp_frame
 
 W, H = 128, 96

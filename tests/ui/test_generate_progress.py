@@ -7,9 +7,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import wan.motion_plot
+import wan.planning.motion_plot
 from tests.ui.conftest import ORBIT, SHORT, field_list
-from wan.prompt_diff import differing_parts
+from wan.core.prompt_diff import differing_parts
 from wan.ui import generate_actions
 from wan.ui.generate_actions import GenerateActions, newest_preview
 from wan.ui.jobs_view import status_text
@@ -26,13 +26,13 @@ def test_pasted_json_names_the_job_and_the_plot(host, idle_queue, monkeypatch):
     """It showed "job f58b16d7619b ():" ("<pasted>" is an HTML tag to markdown) and a plot
     titled "<dict>"."""
     titles = []
-    plot = wan.motion_plot.plot_motion
+    plot = wan.planning.motion_plot.plot_motion
 
     def spy(*args, **kwargs):
         titles.append(kwargs["title"])
         return plot(*args, **kwargs)
 
-    monkeypatch.setattr(wan.motion_plot, "plot_motion", spy)
+    monkeypatch.setattr(wan.planning.motion_plot, "plot_motion", spy)
     actions = GenerateActions(idle_queue, host)
     pasted = ORBIT.read_text()
     message, *_ = actions.plan(SOURCE_JSON, None, pasted, None, *field_list())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wan.cli_models import models_payload
+from wan.models.report import models_payload
 from wan.ui.models import HEADERS, diagnose, download, model_rows
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from tests.ui.conftest import field_list
 from wan.errors import OptionsError
-from wan.render.options import merge_defaults, parse_options
+from wan.options.render_options import merge_defaults, parse_options
 from wan.ui.generate_actions import field_values
 from wan.ui.options_form import (
     FIELDS,

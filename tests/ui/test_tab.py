@@ -79,7 +79,7 @@ def test_the_plan_button_through_gradio(wan_ui: str, tmp_path: Path):
 
 
 def test_ui_refuses_a_public_address_without_allow_remote(capsys):
-    from wan.cli import main
+    from wan.cli.main import main
 
     assert main(["ui", "--host", "0.0.0.0", "--port", "0"]) == 2
     assert "--allow-remote" in capsys.readouterr().err

@@ -3,10 +3,10 @@
 Everything cheap is validated here, before the job is queued, so a bad request fails at once
 with a message naming the field instead of failing minutes later in the worker: the settings
 parse, the options parse (host defaults merged in), the plan is built. A base64 image is checked
-from its header (bytes and pixels within the limits) and written as it came: it is decoded only
-when the job renders. A seed of -1 is resolved here by the plan's rule (`wan.service.plan_seed`:
-the seed POST /plan and the tab's Plan showed) and kept in the options, so a resume or retry
-renders the same video.
+from its header (bytes and pixels within the limits) and written as it came: it is decoded only when
+the job renders. A seed of -1 is resolved here by the plan's rule
+(`wan.planning.plan_service.plan_seed`: the seed POST /plan and the tab's Plan showed) and kept in
+the options, so a resume or retry renders the same video.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wan.deforum.settings import load_settings, parse_settings
+from wan.core.deforum.settings import load_settings, parse_settings
 from wan.host.base import Host
 from wan.jobs.requests import (
     IMAGE_TYPES,
@@ -27,14 +27,14 @@ from wan.jobs.requests import (
     is_data_url,
     use_init,
 )
-from wan.render.options import (
+from wan.options.render_options import (
     RenderOptions,
     merge_defaults,
     options_to_dict,
     parse_options,
     requested_options,
 )
-from wan.service import plan_for
+from wan.planning.plan_service import plan_for
 
 PASTED = "<pasted>"
 

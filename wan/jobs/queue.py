@@ -28,8 +28,8 @@ from wan.jobs.record import Job
 from wan.jobs.status import ACCEPTED, CANCELLED, PREPARING, QUEUED, RETRYABLE, SUCCEEDED
 from wan.jobs.store import JobStore
 from wan.jobs.worker import Heartbeat, JobRun, run_job
+from wan.options.render_options import RenderOptions
 from wan.paths import job_inputs_dir, jobs_db
-from wan.render.options import RenderOptions
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from wan.deforum.settings import parse_settings
+from wan.core.deforum.settings import parse_settings
 from wan.errors import Cancelled, WanError
 from wan.host.base import Host, ProgressEvent
 from wan.jobs.errors import JobNotFound
@@ -34,9 +34,9 @@ from wan.jobs.status import (
     WAITING_FOR_GPU,
 )
 from wan.jobs.store import JobStore
+from wan.options.render_options import parse_options
+from wan.planning.plan_service import plan_for
 from wan.render import run_folder
-from wan.render.options import parse_options
-from wan.service import plan_for
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wan.core.profiles import IMAGE, LAST_IMAGE, REFERENCE, VIDEO, ModelProfile
 from wan.errors import ModelError, PlanError
 from wan.models.signature import ModelSignature
-from wan.profiles import IMAGE, LAST_IMAGE, REFERENCE, VIDEO, ModelProfile
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from wan.core.profiles import IMAGE, LAST_IMAGE, REFERENCE, VIDEO, ModelProfile
 from wan.errors import ModelError
 from wan.models.catalog import get_entry, wan_entries
 from wan.models.detect import Detection, detect_model
-from wan.profiles import IMAGE, LAST_IMAGE, REFERENCE, VIDEO, ModelProfile
 
 DEFAULT_MODEL = "Wan2.1-T2V-1.3B"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from wan.choices import OFFLOADS
 from wan.errors import PlanError
 from wan.models.signature import ModelSignature
+from wan.options.choices import OFFLOADS
 
 GB = 1_000_000_000
 GiB = 1 << 30
@@ -59,7 +59,7 @@ class ModelSpec:
 @dataclass(frozen=True)
 class MemorySetup:
     """The memory-relevant setup an estimate is made for (the optimisation plan's choices;
-    the user's overrides are `wan.render.options.MemoryOptions`)."""
+    the user's overrides are `wan.options.render_options.MemoryOptions`)."""
 
     offload: str = "none"  # none | model | group_block | group_leaf
     fp8: bool = False  # transformer weights stored as float8_e4m3fn, computed in bf16

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from wan.choices import OFFLOADS
+from wan.options.choices import OFFLOADS
 
 OFFLOAD_COST = {"none": 0, "model": 1, "group_block": 3, "group_leaf": 10}
 FP8_COST, TILING_COST, TEXT_CPU_COST = 4, 1, 2

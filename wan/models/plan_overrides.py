@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from wan.choices import ATTENTIONS, CACHES, OFFLOADS
 from wan.errors import PlanError
+from wan.options.choices import ATTENTIONS, CACHES, OFFLOADS
 
 CACHE_THRESHOLDS = {"first_block": 0.05, "mag": 0.06}  # diffusers' defaults
 OVERRIDES = (

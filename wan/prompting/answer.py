@@ -14,9 +14,9 @@ import math
 import re
 from collections import Counter
 
+from wan.core.prompt_syntax import clean_prompt
 from wan.prompting.instruction import CJK_CHARS_PER_WORD
 from wan.prompting.request import EnhanceRequest
-from wan.render.prompt_syntax import clean_prompt
 
 LANG_NAMES = {"en": "English", "zh": "Chinese"}
 ZH_SHARE = 0.25  # share of CJK among letters from which a text counts as Chinese
@@ -34,7 +34,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Prompt syntax of the WebUI and Deforum (wan.render.prompt_syntax reads the rest).
+# Prompt syntax of the WebUI and Deforum (wan.core.prompt_syntax reads the rest).
 _TAG = re.compile(r"<\w+:[^>]+>")  # extra networks: <lora:name:0.8>, <hypernet:...>
 _WEIGHTED = re.compile(r"\([^()]*:\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*\)")  # (word:1.2)
 _NEG = re.compile(r"--neg\b.*", re.S)

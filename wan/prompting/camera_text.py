@@ -1,14 +1,14 @@
-"""The camera direction sentence, in English or Chinese, for a wan.motion phrase.
+"""The camera direction sentence, in English or Chinese, for a wan.core.motion phrase.
 
 The rules enhancer ends every prompt with the clip's measured camera motion ("The camera slowly
 pans right while pushing in." / "镜头缓慢地向右摇动，同时向前推进。") and must recognise such a
-sentence, or a camera tag, to replace it. ZH_CAMERA_PHRASES covers every phrase wan.motion makes;
-a phrase outside it stays English, with a warning.
+sentence, or a camera tag, to replace it. ZH_CAMERA_PHRASES covers every phrase wan.core.motion
+makes; a phrase outside it stays English, with a warning.
 """
 
 from __future__ import annotations
 
-from wan.motion import OPPOSITE, VERBS
+from wan.core.motion import OPPOSITE, VERBS
 from wan.prompting.words import WORD, word_set
 
 # Camera words: a tag or sentence made only of these, naming a movement, is a camera direction.
@@ -41,7 +41,7 @@ _ZH_MOVES: dict[tuple[str, str], str] = {
 
 
 def _zh_phrase_table() -> dict[str, str]:
-    """English fragments of wan.motion phrases -> Chinese, matched longest first."""
+    """English fragments of wan.core.motion phrases -> Chinese, matched longest first."""
     table = {
         "static camera": "镜头固定不动",
         "the camera is static": "镜头固定不动",
@@ -76,7 +76,7 @@ _ZH_CAMERA_CHARS = frozenset("".join(ZH_CAMERA_PHRASES.values()) + "，。")
 
 
 def camera_sentence(motion: str, lang: str = "en") -> tuple[str, tuple[str, ...]]:
-    """The camera direction sentence for a wan.motion phrase ("" for none), and warnings."""
+    """The camera direction sentence for a wan.core.motion phrase ("" for none), and warnings."""
     phrase = " ".join(motion.split()).rstrip(" .")
     if not phrase:
         return "", ()
@@ -90,7 +90,7 @@ def camera_sentence(motion: str, lang: str = "en") -> tuple[str, tuple[str, ...]
 
 
 def translate_motion_zh(phrase: str) -> str | None:
-    """A wan.motion phrase in Chinese from ZH_CAMERA_PHRASES, or None if a part is unknown."""
+    """A wan.core.motion phrase in Chinese from ZH_CAMERA_PHRASES, or None if a part is unknown."""
     text = " ".join(phrase.lower().split()).rstrip(" .")
     out: list[str] = []
     i = 0

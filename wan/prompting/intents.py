@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from wan.render.prompt_syntax import clean_prompt
+from wan.core.prompt_syntax import clean_prompt
 
 # Intent name -> pattern, in the order vace_intents reports them. See vace_intents.
 VACE_INTENTS: dict[str, re.Pattern[str]] = {

@@ -1,7 +1,7 @@
 """The request and result types shared by every prompt enhancer (pure, no model).
 
 An `EnhanceRequest` carries everything that changes an enhanced prompt apart from the enhancer
-itself: the clip's Deforum prompt as written, its camera phrase from `wan.motion`, the output
+itself: the clip's Deforum prompt as written, its camera phrase from `wan.core.motion`, the output
 language and a style. Both the rules enhancer (`wan.prompting.rules`) and the Qwen enhancer
 (`wan.prompting.qwen`) take one and return an `EnhanceResult`, so the renderer and the cache
 treat them alike.
@@ -35,7 +35,7 @@ class EnhanceRequest:
     """One clip's prompt to enhance; validated on creation so enhancers can trust it."""
 
     prompt: str  # the clip's Deforum prompt as written (WebUI syntax included)
-    motion: str  # the clip's camera phrase from wan.motion ("" or "static camera" allowed)
+    motion: str  # the clip's camera phrase from wan.core.motion ("" or "static camera" allowed)
     lang: str = "en"  # output language, one of LANGS
     style: str = "none"  # one of STYLES
 

@@ -29,12 +29,12 @@ Decisions:
   Instructions ("keep the same face", "inpaint the sky": see intents.vace_intents) are not
   scene content and follow the description verbatim as their own sentence.
 - Emphasis `(word:1.2)`, `[a:b:5]` and extra networks `<lora:name:0.5>` are kept byte for
-  byte: the renderer converts them later (wan.render.prompt_syntax). In a tag list, extra
+  byte: the renderer converts them later (wan.core.prompt_syntax). In a tag list, extra
   networks move to the end of the text, where they change nothing for the renderer; prose
   keeps them where they are (only trailing ones stay after the added sentences).
 - Merged Deforum prompts glue tags ("long hair best quality"): quality and detail words at the
   edges of a tag are removed as if they were tags of their own.
-- A camera direction sentence is made from the `wan.motion` phrase: "The camera is static." or
+- A camera direction sentence is made from the `wan.core.motion` phrase: "The camera is static." or
   "The camera slowly pans right while pushing in."; an empty motion adds none. A camera
   sentence this module wrote for another motion is replaced, and camera tags in a tag list
   ("zoom in") are dropped with a warning: the clip's measured motion is what the warp does.
@@ -43,7 +43,7 @@ Decisions:
   lighting").
 - "zh": this module cannot translate, so the tags stay as written (quality and camera tags
   dropped); the style terms and camera sentence are written in Chinese from
-  camera_text.ZH_CAMERA_PHRASES, which covers every phrase wan.motion makes. A phrase outside
+  camera_text.ZH_CAMERA_PHRASES, which covers every phrase wan.core.motion makes. A phrase outside
   it stays English, with a warning.
 - A `--neg` part (a merged Deforum prompt) is not enhanced: it is carried to the end as is.
 """
@@ -54,11 +54,11 @@ import logging
 import re
 from dataclasses import dataclass
 
+from wan.core.prompt_syntax import clean_prompt
 from wan.prompting.camera_text import camera_sentence, is_camera_sentence
 from wan.prompting.request import EnhanceRequest, EnhanceResult
 from wan.prompting.tag_sentence import capitalize, en_description, zh_description
 from wan.prompting.tags import sort_tags, split_tags
-from wan.render.prompt_syntax import clean_prompt
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ STYLE_TERMS: dict[str, tuple[StyleTerm, ...]] = {
 
 # --- syntax ----------------------------------------------------------------------------------
 
-_EXTRA_NETWORK = re.compile(r"<\w+:[^>]+>")  # as wan.render.prompt_syntax
+_EXTRA_NETWORK = re.compile(r"<\w+:[^>]+>")  # as wan.core.prompt_syntax
 _TRAILING_EXTRA = re.compile(r"(?:\s*<\w+:[^>]+>)+\s*$")
 _NEG = "--neg"
 _BREAK = re.compile(r"\bBREAK\b")

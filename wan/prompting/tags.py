@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from wan.core.prompt_syntax import clean_prompt
 from wan.prompting.camera_text import is_camera_words
 from wan.prompting.intents import VACE_INTENTS
 from wan.prompting.words import WORD, word_set
-from wan.render.prompt_syntax import clean_prompt
 
 _QUALITY_WORDS = word_set(
     "masterpiece masterwork best high higher highest top good great amazing quality absurdres "

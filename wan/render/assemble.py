@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wan.plan import GenerationPlan
+from wan.core.plan import GenerationPlan
 from wan.render.checkpoints import load_clip
 from wan.render.frames import resample_stream, splice
 

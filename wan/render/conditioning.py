@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wan.plan import Clip
+from wan.core.plan import Clip
 from wan.render.generate import ClipRequest
 from wan.render.job import RenderJob
 from wan.render.warp import init_video, model_steps

@@ -17,20 +17,20 @@ from typing import Any
 
 import numpy as np
 
-from wan.deforum import defaults as deforum_defaults
-from wan.deforum.schedules import evaluate_schedules
-from wan.deforum.settings import DeforumSettings
+from wan.core.deforum import defaults as deforum_defaults
+from wan.core.deforum.schedules import evaluate_schedules
+from wan.core.deforum.settings import DeforumSettings
+from wan.core.plan import GenerationPlan, init_image_used
+from wan.core.prompt_syntax import clean_prompt, find_lora
+from wan.core.sizes import choose_size
 from wan.errors import OptionsError
 from wan.models import store
 from wan.models.catalog import CatalogEntry, get_entry, wan_entries
 from wan.models.detect import Detection, detect_model
 from wan.models.validate import require_intact
-from wan.plan import GenerationPlan, init_image_used
+from wan.options.render_options import RenderOptions, options_to_dict
 from wan.render.image_header import check_image_file
 from wan.render.lora import check_lora_fits, lora_file_hash
-from wan.render.options import RenderOptions, options_to_dict
-from wan.render.prompt_syntax import clean_prompt, find_lora
-from wan.render.sizes import choose_size
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def check_inputs(
     """The files a render reads exist and are intact as far as cheap checks see (a model folder
     given as a path: its safetensors headers and sizes; the init image: its header within the
     limits; LoRA files), and an image-to-video `model` has its first image; returns the init
-    image. Cheap: the CLI runs it before queueing a render (`wan.cli_render.preflight`)."""
+    image. Cheap: the CLI runs it before queueing a render (`wan.cli.render.preflight`)."""
     folder = _local_diffusers_folder(options.model)
     if folder is not None:
         require_intact(folder)  # JSON files and safetensors headers only
@@ -246,7 +246,7 @@ def _enhanced_prompts(plan: GenerationPlan, options: RenderOptions, config: stor
     settings = options.enhance
     if settings is None or not settings.enabled:
         return [None] * len(plan.clips), []
-    from wan.service import enhance_plan
+    from wan.prompting.plan_prompts import enhance_plan
 
     results = enhance_plan(plan, options, config)
     warnings = [

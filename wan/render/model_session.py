@@ -15,18 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from wan.choices import OFFLOADS
 from wan.errors import RenderError, WanError
 from wan.models.apply_plan import AppliedPlan, apply_plan
 from wan.models.loader import load_pipeline
 from wan.models.optimize import OptimizationPlan, choose_plan
 from wan.models.system import SystemInfo, probe_system
+from wan.options.choices import OFFLOADS
+from wan.options.render_options import options_to_dict
 from wan.render.generate import ClipRequest, OutOfMemory, generate_clip
 from wan.render.image_header import check_image_file
 from wan.render.job import RenderJob, init_image_name
 from wan.render.loaded_model import LoadedModel
 from wan.render.lora import load_loras
-from wan.render.options import options_to_dict
 
 log = logging.getLogger(__name__)
 

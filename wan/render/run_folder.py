@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from wan import __version__
-from wan.deforum.settings import DeforumSettings
+from wan.core.deforum.settings import DeforumSettings
+from wan.core.plan import Clip
 from wan.errors import RenderError
 from wan.models.system import package_versions, peak_rss_bytes, peak_vram_bytes
-from wan.plan import Clip
+from wan.options.render_options import options_to_dict
 from wan.render.checkpoints import compare_hashes, read_run_state, write_run_state
 from wan.render.job import RenderJob
-from wan.render.options import options_to_dict
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wan.core.plan import GenerationPlan
 from wan.errors import Cancelled, RenderError
 from wan.host.base import (
     DECODING,
@@ -26,7 +27,7 @@ from wan.host.base import (
     Host,
     ProgressEvent,
 )
-from wan.plan import GenerationPlan
+from wan.options.render_options import RenderOptions
 from wan.render import run_folder
 from wan.render.assemble import output_stream
 from wan.render.checkpoints import clip_preview, finished_clips, load_clip, save_clip
@@ -34,7 +35,6 @@ from wan.render.conditioning import continue_request, first_request
 from wan.render.frames import color_match
 from wan.render.job import RenderJob, prepare_job
 from wan.render.model_session import ModelSession
-from wan.render.options import RenderOptions
 from wan.render.subtitles import prompt_entries, write_srt
 from wan.render.video import write_video
 
@@ -72,7 +72,9 @@ class Runner:
     ) -> RunResult:
         started = time.perf_counter()
         if plan.settings is None:
-            raise RenderError("the plan has no Deforum settings: build it with wan.plan.build_plan")
+            raise RenderError(
+                "the plan has no Deforum settings: build it with wan.core.plan.build_plan"
+            )
         enhance = options.enhance
         if enhance is not None and enhance.enabled and enhance.model != "rules":
             host.free_host_memory()  # the prompt model may want the GPU, before Wan does

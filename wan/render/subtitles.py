@@ -21,7 +21,7 @@ Entry = tuple[float, float, str]
 
 
 class PromptSpan(Protocol):
-    """What `prompt_entries` reads from a clip (`wan.plan.Clip` has these)."""
+    """What `prompt_entries` reads from a clip (`wan.core.plan.Clip` has these)."""
 
     start_frame: int  # 0-based, inclusive Deforum frames
     end_frame: int
@@ -32,7 +32,7 @@ def prompt_entries(clips: Iterable[PromptSpan], fps: float) -> list[Entry]:
     """(start seconds, end seconds, prompt) for each run of clips with the same prompt.
 
     Each clip needs ``start_frame`` and ``end_frame`` (0-based, inclusive Deforum frames) and
-    ``prompt`` (str), as `wan.plan.Clip` has. Clips may overlap (continuation clips repeat the
+    ``prompt`` (str), as `wan.core.plan.Clip` has. Clips may overlap (continuation clips repeat the
     previous clip's last frames): a clip's prompt starts with its first new frame, so cues never
     overlap. Consecutive clips with the same prompt make one cue. Frame f spans
     [f / fps, (f + 1) / fps).

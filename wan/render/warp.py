@@ -2,8 +2,9 @@
 next clip's camera motion, becomes the "init video" a video-to-video denoise starts from.
 
 Deforum's motion values are per-frame VELOCITIES in Deforum frames at Deforum's size (docs/FACTS.md
-section 1, wan/motion.py): the value at frame f warps frame f-1 into frame f. A model frame lasts
-r = fps / model_fps Deforum frames, so per model frame (model size mW x mH, Deforum size W x H):
+section 1, wan/core/motion.py): the value at frame f warps frame f-1 into frame f. A model frame
+lasts r = fps / model_fps Deforum frames, so per model frame (model size mW x mH, Deforum size
+W x H):
 
     2D  translation_x  dx = tx * r * mW / W   Deforum translation is in pixels of its own frame,
         translation_y  dy = ty * r * mH / H   so x scales with the width, y with the height ratio
@@ -40,8 +41,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from wan.core.motion import LOG_SCALE_PER_Z_UNIT, MODES, PX_PER_3D_UNIT_AT_512
 from wan.errors import PlanError
-from wan.motion import LOG_SCALE_PER_Z_UNIT, MODES, PX_PER_3D_UNIT_AT_512
 
 DEFAULT_FOV = 70.0  # Deforum's fov_schedule default, degrees
 _BORDERS = {

@@ -15,7 +15,7 @@ def create_ui_app(queue: Any, host: Host, auth: Mapping[str, str] | None = None)
     from fastapi import FastAPI
 
     from wan import __version__
-    from wan.api import add_routes
+    from wan.api.routes import add_routes
     from wan.ui import build_tab, compat
 
     app = FastAPI(title="Wan video for Deforum", version=__version__)

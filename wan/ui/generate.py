@@ -11,9 +11,9 @@ from typing import Any
 
 import gradio as gr
 
-from wan.choices import ATTENTIONS, CACHES, FPS_MODES, LANGUAGES, OFFLOADS
 from wan.host.base import Host
-from wan.service import new_seed
+from wan.options.choices import ATTENTIONS, CACHES, FPS_MODES, LANGUAGES, OFFLOADS
+from wan.planning.plan_service import new_seed
 from wan.ui import compat
 from wan.ui.generate_actions import IMAGE_LABELS, GenerateActions
 from wan.ui.model_choices import (

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wan.core.sizes import format_size, parse_size
 from wan.errors import OptionsError, WanError
 from wan.host.base import Host
 from wan.models.catalog import wan_entries
+from wan.options.render_options import merge_defaults
+from wan.planning.plan_service import plan_request
 from wan.render.checkpoints import CLIPS_DIR
-from wan.render.options import merge_defaults
-from wan.render.sizes import format_size, parse_size
-from wan.service import plan_request
 from wan.ui import compat
 from wan.ui.jobs_view import status_text
 from wan.ui.memory_view import memory_text

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wan.core.sizes import parse_size
 from wan.errors import WanError
 from wan.models.catalog import CatalogEntry, get_entry, wan_entries
 from wan.models.detect import detect_model
 from wan.models.memory import gb
 from wan.models.optimize import choose_plan
 from wan.models.system import SystemInfo, probe_system
-from wan.render.sizes import parse_size
 
 
 def catalog_entry(ref: str | None) -> CatalogEntry | None:

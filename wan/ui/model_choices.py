@@ -12,12 +12,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from wan.core.sizes import format_size
 from wan.errors import WanError
 from wan.models import store
 from wan.models.catalog import enhancer_entries, get_entry, wan_entries
 from wan.models.identify import DEFAULT_MODEL, profile_for
 from wan.models.validate import validate_model
-from wan.render.sizes import format_size
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The Models tab: installed and catalog models, downloads with a progress bar, check/diagnose.
 
-The data comes from the CLI's own helpers (`wan.cli_models`: models_payload, model_report,
+The data comes from the reports the CLI prints too (`wan.models.report`: models_payload,
 diagnose_report), so the tab and `python -m wan models/check/diagnose` never disagree.
 """
 
@@ -12,12 +12,12 @@ from typing import Any
 
 import gradio as gr
 
-from wan.cli_models import diagnose_report, models_payload, write_diagnose_report
 from wan.errors import WanError
 from wan.host.base import Host
 from wan.models import store
 from wan.models.catalog import load_catalog
 from wan.models.memory import gb
+from wan.models.report import diagnose_report, models_payload, write_diagnose_report
 from wan.paths import data_dir
 from wan.ui import compat
 from wan.ui.generate import model_update

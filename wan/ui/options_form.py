@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wan.choices import AUTO
-from wan.render.option_checks import ErrorNaming, json_key_name, value_at
-from wan.render.options import validate_options
+from wan.options.checks import ErrorNaming, json_key_name, value_at
+from wan.options.choices import AUTO
+from wan.options.render_options import validate_options
 from wan.ui import compat
 
 ON, OFF = "on", "off"

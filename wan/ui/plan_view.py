@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wan.deforum import defaults
-from wan.deforum.schedules import evaluate_schedules
-from wan.deforum.settings import DeforumSettings
-from wan.plan import GenerationPlan
-from wan.prompt_diff import differing_parts, shared_ends
+from wan.core.deforum import defaults
+from wan.core.deforum.schedules import evaluate_schedules
+from wan.core.deforum.settings import DeforumSettings
+from wan.core.plan import GenerationPlan
+from wan.core.prompt_diff import differing_parts, shared_ends
 
 HEADERS = ["clip", "frames", "model frames", "prompt", "prompt to use (editable)", "motion"]
 DATATYPES = ["str"] * len(HEADERS)  # an empty table then shows an empty row, not a 0
@@ -24,9 +24,9 @@ PROMPT_COLUMN = 4
 
 
 def clip_rows(payload: Mapping[str, Any]) -> list[list[Any]]:
-    """One row per clip of a plan payload (wan.service.plan_payload). The "prompt" column shows
-    the part of each prompt that differs when the clips share a long start or end (the summary
-    gives that shared text); the editable column keeps the whole prompt."""
+    """One row per clip of a plan payload (wan.planning.plan_service.plan_payload). The "prompt"
+    column shows the part of each prompt that differs when the clips share a long start or end
+    (the summary gives that shared text); the editable column keeps the whole prompt."""
     clips = payload["clips"]
     prompts = differing_parts([clip["prompt"] for clip in clips])
     return [
@@ -94,7 +94,7 @@ def plot_plan(
 ) -> Path:
     """The motion plot as a PNG named by the plan's hash (a temporary folder by default), titled
     by `name` (the source's name: pasted settings have no file name), else the settings file."""
-    from wan.motion_plot import plot_motion
+    from wan.planning.motion_plot import plot_motion
 
     keys = defaults.MOTION_2D if settings.mode == "2D" else defaults.MOTION_3D
     schedules = evaluate_schedules(settings.schedules, settings.max_frames, plan.seed, keys)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wan.deforum.settings import DeforumSettings
+from wan.core.deforum.settings import DeforumSettings
 from wan.errors import SettingsError
-from wan.service import settings_from
+from wan.planning.plan_service import settings_from
 
 SOURCE_FILE = "Upload a settings file"
 SOURCE_JSON = "Paste JSON"

@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from wan.cli_output import engine_log, print_json
+from wan.cli.output import engine_log, print_json
 from wan.errors import WanError
 from wan.host.base import ProgressEvent
 from wan.host.standalone import StandaloneHost
 from wan.models.identify import profile_for
-from wan.render.option_flags import add_option_arguments, options_from_args
+from wan.options.flags import add_option_arguments, options_from_args
 
 EXIT_BUG = 1  # the traceback is in the log
 EXIT_BAD_INPUT = 2
@@ -105,14 +105,14 @@ def preflight(settings: dict, options: dict, name: str) -> str:
     model is known, the frame size suits it, the init image and LoRA files exist. The same
     functions the Runner calls (no weights loaded, no prompt enhancement). Returns why the frame
     size is what it is; raises WanError with a one-line reason."""
-    from wan.deforum.settings import parse_settings
+    from wan.core.deforum.settings import parse_settings
+    from wan.core.sizes import choose_size
+    from wan.options.render_options import parse_options
     from wan.render.job import check_inputs
-    from wan.render.options import parse_options
-    from wan.render.sizes import choose_size
 
     deforum = parse_settings(settings, name)
     parsed = parse_options(options)
-    profile = profile_for(parsed.model)  # the plan's model (`wan.service.plan_for`)
+    profile = profile_for(parsed.model)  # the plan's model (`wan.planning.plan_service.plan_for`)
     size = choose_size(deforum.width, deforum.height, profile, parsed.size)
     check_inputs(deforum, parsed, profile.task, profile.id)
     return size.reason

@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wan.deforum.prompts import _key_frame as key_frame
-from wan.deforum.prompts import prompt_keys
-from wan.deforum.settings import DeforumSettings
+from wan.core.deforum.prompts import _key_frame as key_frame
+from wan.core.deforum.prompts import prompt_keys
+from wan.core.deforum.settings import DeforumSettings
 
 _TRUE = {"true", "1", "yes", "on"}
 # enable_* switches that Deforum turns on when a file lacks them (args.py defaults).

@@ -43,7 +43,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from wan.api import PREFIX, create_app, parse_api_auth
+    from wan.api.routes import PREFIX, create_app, parse_api_auth
     from wan.host.standalone import StandaloneHost
     from wan.jobs import JobQueue
 

@@ -19,8 +19,8 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 import pydantic
 from pydantic import BaseModel
 
+from wan.core.sizes import format_size, parse_size
 from wan.errors import OptionsError
-from wan.render.sizes import format_size, parse_size
 
 PYDANTIC_V2: bool = int(pydantic.VERSION.split(".")[0]) >= 2
 

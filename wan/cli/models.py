@@ -6,22 +6,26 @@ Thin: each command gathers reports from `wan.models` and prints them (text, or J
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from wan.cli_output import print_json
+from wan.cli.output import print_json
 from wan.errors import WanError
 from wan.models import store
-from wan.models.catalog import CatalogEntry, enhancer_entries, get_entry, wan_entries
-from wan.models.detect import Detection, detect_model
+from wan.models.catalog import CatalogEntry
+from wan.models.detect import Detection
 from wan.models.memory import gb
 from wan.models.optimize import choose_plan
-from wan.models.smoke import SMOKE_IDS, is_smoke_folder
+from wan.models.report import (
+    ModelReport,
+    diagnose_report,
+    model_report,
+    models_payload,
+    write_diagnose_report,
+)
 from wan.models.system import SystemInfo, peak_rss_bytes, peak_vram_bytes, probe_system
-from wan.models.validate import validate_model
 
 EXIT_BAD_INPUT = 2
 
@@ -67,37 +71,6 @@ def _print_json(data: Any) -> None:
 # --- models -------------------------------------------------------------------------------
 
 
-def fit_report(entry: CatalogEntry, system: SystemInfo) -> dict[str, Any]:
-    """How a catalog model at its default size and clip length would run on this machine."""
-    width, height = entry.default_size
-    device = system.accelerator or "cpu"
-    try:
-        plan = choose_plan(
-            entry,
-            width,
-            height,
-            entry.max_clip_frames,
-            system.free_vram,
-            system.free_ram,
-            system.has_accelerator,
-        )
-    except WanError as exc:
-        return {"fits": False, "device": device, "reason": str(exc)}
-    return {
-        "fits": True,
-        "device": device,
-        "plan": plan.summary,
-        "peak_vram": plan.estimate.peak_vram,
-        "peak_ram": plan.estimate.peak_ram,
-    }
-
-
-def disk_size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
 def run_models(args: argparse.Namespace) -> int:
     system = probe_system()
     payload = models_payload(store_config(args), system)
@@ -106,62 +79,6 @@ def run_models(args: argparse.Namespace) -> int:
         return 0
     _print_models(payload, system)
     return 0
-
-
-def models_payload(config: store.StoreConfig, system: SystemInfo | None = None) -> dict[str, Any]:
-    """Catalog models (installed or not) with what each takes and how it fits; `models --json`
-    and the API's `GET /wan/v1/models` answer this."""
-    system = system or probe_system()
-    installed = store.discover(config)
-    by_id: dict[str, list] = {}
-    for model in installed:
-        by_id.setdefault(model.entry_id or "", []).append(model)
-    rows = [
-        {
-            **model_row(entry, system),
-            "installed": [
-                {**m.to_dict(), "size_on_disk": disk_size(m.path)} for m in by_id.get(entry.id, [])
-            ],
-        }
-        for entry in (*wan_entries(), *enhancer_entries())
-        if not entry.smoke
-    ]
-    others = [_other_model(m) for m in by_id.get("", [])]
-    return {
-        "models_dir": str(config.models_dir()),
-        "system": system.to_dict(),
-        "catalog": rows,
-        "other_installed": others,
-        "smoke": list(SMOKE_IDS),
-    }
-
-
-def model_row(entry: CatalogEntry, system: SystemInfo) -> dict[str, Any]:
-    """What a catalog model takes and makes, and how it fits on this machine."""
-    return {
-        "id": entry.id,
-        "kind": entry.kind,
-        "title": entry.title,
-        "smoke": entry.smoke,
-        "task": entry.task,
-        "inputs": list(entry.inputs),
-        "sizes": [list(size) for size in entry.sizes],
-        "native_fps": entry.native_fps,
-        "max_clip_frames": entry.max_clip_frames,
-        "fit": fit_report(entry, system) if entry.is_wan else None,
-    }
-
-
-def _other_model(model: store.InstalledModel) -> dict[str, Any]:
-    detection = detect_model(model.path)
-    match = detection.match(wan_entries()) if detection.is_wan else None
-    return {
-        **model.to_dict(),
-        "size_on_disk": disk_size(model.path),
-        "kind": detection.kind,
-        "match": match.to_dict() if match else None,
-        "problems": list(detection.problems),
-    }
 
 
 def _print_models(payload: dict[str, Any], system: SystemInfo) -> None:
@@ -196,62 +113,24 @@ def _print_models(payload: dict[str, Any], system: SystemInfo) -> None:
 # --- check and diagnose ---------------------------------------------------------------------
 
 
-def model_report(ref: str, config: store.StoreConfig, args: argparse.Namespace) -> dict[str, Any]:
-    """Detection, catalog match and validation of one model; raises WanError if unresolvable."""
-    model = store.resolve(ref, config)
-    detection = detect_model(model.path)
-    match = detection.match(wan_entries()) if detection.is_wan else None
-    validation = validate_model(
-        model.path,
-        allow_unsafe_weights=getattr(args, "allow_unsafe_weights", False),
-        verify_checksums=getattr(args, "checksums", False),
-    )
-    return {
-        "model": ref,
-        "resolved": model.to_dict(),
-        "smoke": is_smoke_folder(model.path),
-        "detection": detection.to_dict(),
-        "match": match.to_dict() if match else None,
-        "validation": validation.to_dict(),
-        "ok": detection.is_wan and validation.ok,
-        "_detection": detection,
-        "_match": match,
-        "_summary": validation.summary(),
-    }
-
-
-def _public(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in report.items() if not k.startswith("_")}
-
-
-def _matched_entry(report: dict[str, Any]) -> CatalogEntry | None:
-    match = report["_match"]
-    if match is None or match.model_id is None:
-        return None
-    return get_entry(match.model_id)
-
-
 def run_check(args: argparse.Namespace) -> int:
     config = store_config(args)
-    report = model_report(args.model, config, args)
-    entry = _matched_entry(report)
-    if args.load and report["ok"]:
-        base = (
-            base_for_single_file(report, config)
-            if report["_detection"].kind == "single_file"
-            else None
-        )
-        report["load"] = load_and_generate(report["_detection"], entry, base)
+    report = model_report(args.model, config, verify_checksums=args.checksums)
+    load = None
+    if args.load and report.ok:
+        single = report.detection.kind == "single_file"
+        base = base_for_single_file(report, config) if single else None
+        load = load_and_generate(report.detection, report.entry, base)
     if args.json:
-        _print_json(_public(report))
+        _print_json({**report.to_dict(), **({"load": load} if load else {})})
     else:
-        _print_check(report)
-    return 0 if report["ok"] else EXIT_BAD_INPUT
+        _print_check(report, load)
+    return 0 if report.ok else EXIT_BAD_INPUT
 
 
-def base_for_single_file(report: dict[str, Any], config: store.StoreConfig) -> Path:
+def base_for_single_file(report: ModelReport, config: store.StoreConfig) -> Path:
     """An installed Diffusers model of the checkpoint's architecture (text encoder, VAE, ...)."""
-    match = report["_match"]
+    match = report.match
     candidates = [match.model_id, *match.also] if match and match.model_id else []
     for model_id in candidates:
         try:
@@ -260,7 +139,7 @@ def base_for_single_file(report: dict[str, Any], config: store.StoreConfig) -> P
             continue
     wanted = ", ".join(candidates) or "a Wan model of the same architecture"
     raise WanError(
-        f"{report['resolved']['path']} holds only a transformer; install a base model for its "
+        f"{report.model.path} holds only a transformer; install a base model for its "
         f"text encoder, tokenizer and VAE ({wanted}) with `python -m wan download ID`"
     )
 
@@ -298,10 +177,10 @@ def load_and_generate(
     }
 
 
-def _print_check(report: dict[str, Any]) -> None:
-    detection, match = report["_detection"], report["_match"]
-    print(f"{report['resolved']['path']} ({report['resolved']['source']})")
-    if report["smoke"]:
+def _print_check(report: ModelReport, load: dict[str, Any] | None) -> None:
+    detection, match = report.detection, report.match
+    print(f"{report.model.path} ({report.model.source})")
+    if report.smoke:
         print("  smoke model: tiny and random, its output is noise")
     print(f"  kind: {detection.kind}, pipeline: {detection.pipeline}, task: {detection.task}")
     if detection.transformer_params:
@@ -310,8 +189,7 @@ def _print_check(report: dict[str, Any]) -> None:
         print(f"  catalog: {match.message}")
     for problem in detection.problems:
         print(f"  problem: {problem}")
-    print("  " + report["_summary"].replace("\n", "\n  "))
-    load = report.get("load")
+    print("  " + report.validation.summary().replace("\n", "\n  "))
     if load:
         gen = load["generate"]
         print(
@@ -319,7 +197,7 @@ def _print_check(report: dict[str, Any]) -> None:
             f"{gen['size'][0]}x{gen['size'][1]} in {gen['steps']} steps: {gen['seconds']} s; "
             f"peak RAM {gb(load['peak_ram'])}, peak VRAM {gb(load['peak_vram'])}"
         )
-    print("  OK" if report["ok"] else "  NOT USABLE: see the problems above")
+    print("  OK" if report.ok else "  NOT USABLE: see the problems above")
 
 
 def run_diagnose(args: argparse.Namespace) -> int:
@@ -331,35 +209,6 @@ def run_diagnose(args: argparse.Namespace) -> int:
     else:
         print(f"{len(data['problems'])} problem(s); report: {target}")
     return 0
-
-
-def diagnose_report(ref: str, config: store.StoreConfig) -> dict[str, Any]:
-    """The compatibility report of one model; a model that cannot be resolved is a problem in
-    it, not an error (the CLI's `diagnose` and the tab's Models page write it)."""
-    system = probe_system()
-    data: dict[str, Any] = {"model": ref, "system": system.to_dict(), "problems": []}
-    try:
-        report = model_report(ref, config, argparse.Namespace())
-        data.update(_public(report))
-        entry = _matched_entry(report)
-        data["plan"] = fit_report(entry, system) if entry else None
-        data["problems"] += [
-            {"what": p["what"], "fix": p["fix"], "where": p.get("file") or p.get("component")}
-            for p in report["validation"]["problems"]
-        ]
-        data["problems"] += [{"what": p, "fix": None} for p in report["detection"]["problems"]]
-    except WanError as exc:
-        data["problems"].append({"what": str(exc), "fix": None})
-    return data
-
-
-def write_diagnose_report(data: dict[str, Any], output: Path) -> Path:
-    """`<output>/<model>_compat.json`."""
-    name = Path(data["model"]).name.replace("@", "_").replace("#", "_") or "model"
-    output.mkdir(parents=True, exist_ok=True)
-    target = output / f"{name}_compat.json"
-    target.write_text(json.dumps(data, indent=2, default=str))
-    return target
 
 
 def run_download(args: argparse.Namespace) -> int:

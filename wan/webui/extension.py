@@ -22,8 +22,8 @@ from typing import Any
 from wan.host.kornia_compat import hide_unusable_kornia
 from wan.host.torch_check import environment_problems
 from wan.host.transformers_compat import apply_transformers_compat
-from wan.host.webui import WebUIHost, make_host
-from wan.host.webui_settings import register_settings
+from wan.webui.hosts import WebUIHost, make_host
+from wan.webui.settings import register_settings
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def _build_tab(modules: Any) -> Any:
 
 
 def _add_routes(app: Any, modules: Any) -> None:
-    from wan.api import add_routes, parse_api_auth
+    from wan.api.routes import add_routes, parse_api_auth
 
     auth = parse_api_auth(getattr(modules.shared.cmd_opts, "api_auth", None))
     add_routes(app, process_queue(modules), process_host(modules), auth=auth)

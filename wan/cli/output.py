@@ -2,7 +2,7 @@
 and the engine's log lines on stderr.
 
 Python's json writes NaN and Infinity by default, which other tools' parsers refuse; a plan is
-refused before it could hold one (wan.plan), and `allow_nan=False` turns any that slips through
+refused before it could hold one (wan.core.plan), and `allow_nan=False` turns any that slips through
 into a bug with a traceback instead of output another program cannot read.
 """
 

@@ -15,8 +15,8 @@ from typing import Any, get_origin
 from pydantic import BaseModel
 
 from wan.errors import OptionsError
-from wan.render.option_checks import ABSENT, ErrorNaming, FieldSpec, field_specs, json_key_name
-from wan.render.options import RenderOptions, validate_options
+from wan.options.checks import ABSENT, ErrorNaming, FieldSpec, field_specs, json_key_name
+from wan.options.render_options import RenderOptions, validate_options
 
 
 @dataclass(frozen=True)

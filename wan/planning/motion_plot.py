@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wan.core.motion import AXES, positive_meaning
 from wan.errors import PlanError
-from wan.motion import AXES, positive_meaning
 
 _FIG_W = 14.0  # inches; every size below is in inches too
 _LEFT, _RIGHT = 0.75, 0.15

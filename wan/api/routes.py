@@ -3,8 +3,8 @@
 Mounted on the WebUI's app by the extension (`add_routes`, from `on_app_started`) and served
 alone by `python -m wan serve` (`create_app`). Jobs go through the one `JobQueue` the tab and
 the CLI use. Bodies follow Deforum's API (`{"deforum_settings": {...} | [...]}`) plus `wan`,
-the RenderOptions. Auth, the body size limit and the error statuses live in `wan.api_guard`;
-the checks of request bodies in `wan.api_requests`.
+the RenderOptions. Auth, the body size limit and the error statuses live in `wan.api.guard`;
+the checks of request bodies in `wan.api.requests`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from fastapi.security import HTTPBasic
 from starlette.requests import Request
 
 from wan import __version__
-from wan.api_guard import DEFAULT_MAX_BODY_BYTES, guarded_route_class, parse_api_auth
-from wan.api_requests import (
+from wan.api.guard import DEFAULT_MAX_BODY_BYTES, guarded_route_class, parse_api_auth
+from wan.api.requests import (
     EnhanceBody,
     JobItem,
     checked_inputs,
@@ -35,9 +35,9 @@ from wan.api_requests import (
 from wan.errors import WanError
 from wan.host.base import Host
 from wan.jobs import JobNotFound, JobQueue
-from wan.render.option_checks import PYDANTIC_V2
-from wan.render.options import RenderOptions, options_to_dict
-from wan.service import plan_for, plan_request
+from wan.options.checks import PYDANTIC_V2
+from wan.options.render_options import RenderOptions, options_to_dict
+from wan.planning.plan_service import plan_for, plan_request
 
 __all__ = ["add_routes", "create_app", "parse_api_auth"]
 
@@ -237,8 +237,8 @@ def _enhancer_lock(host: Host, model: str) -> AbstractContextManager:
 
 
 def _models_payload(host: Host) -> dict:
-    from wan.cli_models import model_row, models_payload
     from wan.models.catalog import wan_entries
+    from wan.models.report import model_row, models_payload
     from wan.models.system import probe_system
 
     system = probe_system()

@@ -39,8 +39,8 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_ui(args: argparse.Namespace) -> int:
-    from wan.api import parse_api_auth
-    from wan.cli_serve import bind_socket, is_loopback, serve, server_url
+    from wan.api.routes import parse_api_auth
+    from wan.cli.serve import bind_socket, is_loopback, serve, server_url
     from wan.host.standalone import StandaloneHost
     from wan.jobs import JobQueue
     from wan.ui.app import create_ui_app

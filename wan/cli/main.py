@@ -13,24 +13,25 @@ import sys
 from collections.abc import Sequence
 
 from wan import __version__
-from wan.cli_jobs import add_command as add_jobs_command
-from wan.cli_limits import add_command as add_limits_command
-from wan.cli_models import add_commands as add_model_commands
-from wan.cli_output import print_json
-from wan.cli_prompting import add_command as add_enhance_command
-from wan.cli_prompting import add_enhance_arguments
-from wan.cli_render import add_command as add_render_command
-from wan.cli_serve import add_command as add_serve_command
-from wan.cli_ui import add_command as add_ui_command
-from wan.deforum import defaults
-from wan.deforum.schedules import evaluate_schedules
-from wan.deforum.settings import DeforumSettings, load_settings
+from wan.cli.jobs import add_command as add_jobs_command
+from wan.cli.limits import add_command as add_limits_command
+from wan.cli.models import add_commands as add_model_commands
+from wan.cli.output import print_json
+from wan.cli.prompting import add_command as add_enhance_command
+from wan.cli.prompting import add_enhance_arguments
+from wan.cli.render import add_command as add_render_command
+from wan.cli.serve import add_command as add_serve_command
+from wan.cli.ui import add_command as add_ui_command
+from wan.core.deforum import defaults
+from wan.core.deforum.schedules import evaluate_schedules
+from wan.core.deforum.settings import DeforumSettings, load_settings
+from wan.core.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
+from wan.core.prompt_diff import differing_parts
 from wan.errors import WanError
 from wan.host.kornia_compat import hide_unusable_kornia
 from wan.models.identify import profile_for
-from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
-from wan.prompt_diff import differing_parts
-from wan.service import enhance_plan, plan_payload, plan_seed
+from wan.planning.plan_service import plan_payload, plan_seed
+from wan.prompting.plan_prompts import enhance_plan
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `python -m wan ... | head`
@@ -168,7 +169,7 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 
 def _plot(settings: DeforumSettings, plan: GenerationPlan, path: str) -> None:
-    from wan.motion_plot import plot_motion
+    from wan.planning.motion_plot import plot_motion
 
     motion = defaults.MOTION_2D if settings.mode == "2D" else defaults.MOTION_3D
     values = evaluate_schedules(settings.schedules, settings.max_frames, plan.seed, motion)
@@ -186,7 +187,7 @@ def _plot(settings: DeforumSettings, plan: GenerationPlan, path: str) -> None:
 def _enhanced(plan: GenerationPlan, args: argparse.Namespace) -> list:
     """The enhanced prompt of each clip (rules or a Qwen model), for `plan --enhance`."""
     from wan.models.store import StoreConfig
-    from wan.render.options import parse_options
+    from wan.options.render_options import parse_options
 
     enhance = {"enabled": True, "model": args.enhance_model, "lang": args.lang}
     options = parse_options({"enhance": {**enhance, "style": args.style}})

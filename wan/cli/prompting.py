@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wan.cli_output import print_json
+from wan.cli.output import print_json
 from wan.models.store import StoreConfig
 from wan.prompting.enhance import enhance_prompts
 from wan.prompting.request import LANGS, STYLES, EnhanceRequest

@@ -39,14 +39,14 @@ from typing import Any
 
 from wan.host.base import ProgressEvent
 from wan.host.locks import file_gpu_lock
-from wan.host.webui_progress import StateProgress
-from wan.host.webui_settings import (
+from wan.models.store import StoreConfig
+from wan.webui.progress import StateProgress
+from wan.webui.settings import (
     MODELS_DIR,
     OUTPUT_DIR,
     option_defaults_from,
     read_setting,
 )
-from wan.models.store import StoreConfig
 
 log = logging.getLogger(__name__)
 

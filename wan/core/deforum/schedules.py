@@ -17,8 +17,9 @@ A schedule looks like ``0:(0), 30:(1.5), "max_f-1":(0)``. Deforum's evaluator
 Deforum evaluates expressions one frame at a time. Here every expression segment is evaluated
 once over an int64 frame array: numexpr gives the same bits for an array as for each scalar, so
 the result is identical and many times faster. Where Deforum raised a raw KeyError, IndexError,
-ZeroDivisionError or UnboundLocalError, or numexpr fails in any way (`wan.deforum.expressions`),
-we raise `ScheduleError` naming the setting, the piece, the frame and the reason.
+ZeroDivisionError or UnboundLocalError, or numexpr fails in any way
+(`wan.core.deforum.expressions`), we raise `ScheduleError` naming the setting, the piece, the frame
+and the reason.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wan.deforum.expressions import evaluate, shown
+from wan.core.deforum.expressions import evaluate, shown
 from wan.errors import ScheduleError
 
 # Deforum's check_is_number, kept as written (re.match with '$'): the same strings are numbers.

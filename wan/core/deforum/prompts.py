@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wan.deforum.expressions import evaluate, shown
-from wan.deforum.schedules import is_lone_sign, is_number
-from wan.deforum.settings import DeforumSettings
+from wan.core.deforum.expressions import evaluate, shown
+from wan.core.deforum.schedules import is_lone_sign, is_number
+from wan.core.deforum.settings import DeforumSettings
 from wan.errors import SettingsError
 
 _BACKTICK = re.compile(r"`[\s\S]*?`")

@@ -23,8 +23,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from wan.core.profiles import ModelProfile
 from wan.errors import OptionsError
-from wan.profiles import ModelProfile
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×*]\s*(\d+)\s*$")
 SIZE_HINT = "use WIDTHxHEIGHT with positive whole numbers, e.g. 832x480"

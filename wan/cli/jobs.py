@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from wan.cli_output import print_json
+from wan.cli.output import print_json
 from wan.host.standalone import StandaloneHost
 
 ACTIONS = ("show", "cancel", "retry", "resume")
@@ -70,7 +70,7 @@ def _restart(queue, args: argparse.Namespace) -> int:
     restart: Callable = queue.retry if args.action == "retry" else queue.resume
     job = restart(args.id, claim=args.here)
     if args.here:
-        from wan.cli_render import run_claimed_job
+        from wan.cli.render import run_claimed_job
 
         return run_claimed_job(queue, job.id, args)
     return _print_job(

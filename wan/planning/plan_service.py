@@ -16,13 +16,14 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from wan.deforum.seeds import SEED_SPACE
-from wan.deforum.settings import DeforumSettings, load_settings
+from wan.core.deforum.seeds import SEED_SPACE
+from wan.core.deforum.settings import DeforumSettings, load_settings
+from wan.core.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
 from wan.errors import OptionsError, excerpt
 from wan.models.identify import profile_for
 from wan.models.store import StoreConfig
-from wan.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
-from wan.render.options import RenderOptions, parse_options
+from wan.options.render_options import RenderOptions, parse_options
+from wan.prompting.plan_prompts import enhance_plan
 
 
 def settings_from(source: str | Mapping[str, Any] | DeforumSettings) -> DeforumSettings:
@@ -81,22 +82,6 @@ def plan_for(settings: DeforumSettings, options: RenderOptions | Mapping | None)
             f"{len(plan.clips)} clip(s) (0 to {len(plan.clips) - 1}); plan first to see them"
         )
     return plan
-
-
-def enhance_plan(plan: GenerationPlan, options: RenderOptions, config: StoreConfig) -> list:
-    """Each clip's EnhanceResult (rules or Qwen) for the clips without a prompt override."""
-    from wan.prompting.enhance import enhance_prompts
-    from wan.prompting.request import EnhanceRequest
-
-    enhance = options.enhance
-    overrides = options.prompt_overrides or {}
-    clips = [c for c in plan.clips if c.index not in overrides]
-    requests = [
-        EnhanceRequest(c.prompt, c.motion.phrase, enhance.lang, enhance.style) for c in clips
-    ]
-    results = enhance_prompts(requests, model=enhance.model, store_config=config)
-    by_index = dict(zip((c.index for c in clips), results, strict=True))
-    return [by_index.get(c.index) for c in plan.clips]
 
 
 def plan_payload(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from wan.cli_output import print_json
+from wan.cli.output import print_json
 from wan.limits import DEFAULT_LIMITS, HELP, Limits, current_limits
 
 

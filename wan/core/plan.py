@@ -31,16 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from wan.deforum import defaults
-from wan.deforum.ignored import ignored_notes
-from wan.deforum.prompts import prompt_keys, split_prompt
-from wan.deforum.schedules import evaluate_schedule
-from wan.deforum.seeds import frame_seeds
-from wan.deforum.settings import DeforumSettings
+from wan.core.deforum import defaults
+from wan.core.deforum.ignored import ignored_notes
+from wan.core.deforum.prompts import prompt_keys, split_prompt
+from wan.core.deforum.schedules import evaluate_schedule
+from wan.core.deforum.seeds import frame_seeds
+from wan.core.deforum.settings import DeforumSettings
+from wan.core.motion import ClipMotion, analyse_motion
+from wan.core.profiles import ModelProfile
 from wan.errors import LimitError, PlanError
 from wan.limits import Limits, current_limits, past_limit
-from wan.motion import ClipMotion, analyse_motion
-from wan.profiles import ModelProfile
 
 # Every continuation reuses at least the previous clip's last frame (first image, known frame or
 # the first frame of the warped init video), so rendered clips share one frame by default.
@@ -102,7 +102,7 @@ class GenerationPlan:
     overlap: int
     clips: tuple[Clip, ...]
     settings: DeforumSettings | None = field(default=None, compare=False, repr=False)
-    # Deforum settings in use that the render ignores, one line each (wan.deforum.ignored);
+    # Deforum settings in use that the render ignores, one line each (wan.core.deforum.ignored);
     # recorded, not hashed: they follow from the settings and change nothing the render does.
     notes: tuple[str, ...] = ()
 

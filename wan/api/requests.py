@@ -17,16 +17,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from wan.deforum.json_values import check_json_value
-from wan.deforum.settings import DeforumSettings, parse_settings
+from wan.core.deforum.json_values import check_json_value
+from wan.core.deforum.settings import DeforumSettings, parse_settings
 from wan.errors import ModelError, WanError
 from wan.jobs import RequestError, check_request
 from wan.jobs.requests import OPTIONS_FIELD as OPTIONS
 from wan.jobs.requests import SETTINGS_FIELD as SETTINGS
 from wan.jobs.requests import is_data_url
 from wan.models.store import StoreConfig
-from wan.prompting.request import LANGS, STYLES
-from wan.render.option_checks import (
+from wan.options.checks import (
     ErrorNaming,
     StrictModel,
     before_validator,
@@ -35,7 +34,8 @@ from wan.render.option_checks import (
     validate_model,
     value_at,
 )
-from wan.render.options import RenderOptions, merge_defaults, validate_options
+from wan.options.render_options import RenderOptions, merge_defaults, validate_options
+from wan.prompting.request import LANGS, STYLES
 
 BODY_KEYS = (SETTINGS, OPTIONS)
 MAX_JOBS_PER_REQUEST = 100

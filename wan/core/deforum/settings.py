@@ -18,9 +18,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from wan.deforum import defaults
-from wan.deforum.json_values import check_json_value
-from wan.deforum.seeds import SEED_SPACE
+from wan.core.deforum import defaults
+from wan.core.deforum.json_values import check_json_value
+from wan.core.deforum.seeds import SEED_SPACE
 from wan.errors import SettingsError, excerpt
 from wan.limits import Limits, current_limits, past_limit
 

@@ -1,15 +1,15 @@
 """RenderOptions: the one definition of what a render can be given.
 
 The CLI flags, the API's `wan` body and the tab fields all come from this model, so a new field
-appears everywhere at once (`wan.render.option_flags` walks the fields for the CLI).
+appears everywhere at once (`wan.options.flags` walks the fields for the CLI).
 
 It must run inside both hosts: AUTOMATIC1111 pins pydantic 1, Forge has pydantic 2. The model
 therefore only uses what both versions share (`Field` constraints, `Literal`, nested models);
 the version-specific parts and the wording of errors (`OptionsError`, the same text in both
-versions) live in `wan.render.option_checks`. Imports no torch.
+versions) live in `wan.options.checks`. Imports no torch.
 
 Defaults that are None mean "the model's or the settings' own value"; the render resolves them
-(`wan.plan.CONTINUATION_OVERLAP`, `wan.render.sizes.choose_size`, the catalog's defaults).
+(`wan.core.plan.CONTINUATION_OVERLAP`, `wan.core.sizes.choose_size`, the catalog's defaults).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from wan.choices import ATTENTIONS, CACHES, DTYPES, FPS_MODES, LANGUAGES, OFFLOADS
-from wan.deforum.json_values import check_json_value
+from wan.core.deforum.json_values import check_json_value
+from wan.core.sizes import parse_size
 from wan.errors import OptionsError
 from wan.limits import current_limits, past_limit
-from wan.render.option_checks import (
+from wan.options.checks import (
     ErrorNaming,
     StrictModel,
     before_validator,
@@ -40,9 +40,9 @@ from wan.render.option_checks import (
     validate_model,
     value_at,
 )
-from wan.render.sizes import parse_size
+from wan.options.choices import ATTENTIONS, CACHES, DTYPES, FPS_MODES, LANGUAGES, OFFLOADS
 
-# The types pydantic validates and documents, from the one list of each (wan/choices.py).
+# The types pydantic validates and documents, from the one list of each (wan/options/choices.py).
 Offload = Literal[OFFLOADS]
 Attention = Literal[ATTENTIONS]
 Cache = Literal[CACHES]
@@ -141,7 +141,7 @@ class RenderOptions(StrictModel):
             "the same for the same settings"
         ),
     )
-    # None: wan.plan.CONTINUATION_OVERLAP (the one place that decides it).
+    # None: wan.core.plan.CONTINUATION_OVERLAP (the one place that decides it).
     overlap: int | None = Field(
         None,
         ge=0,

@@ -1,0 +1,1 @@
+"""`python -m wan`: one module per command group; main.py parses and dispatches."""
