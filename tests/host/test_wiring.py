@@ -13,7 +13,8 @@ from fastapi import FastAPI
 
 from tests.api.server import serving
 from tests.host.stand_ins import import_script
-from wan.host import torch_check, webui_extension
+from wan.host import torch_check
+from wan.webui import extension as webui_extension
 from wan.webui.hosts import ForgeHost, WebUIHost
 from wan.webui.settings import CATEGORY, SECTION, SETTINGS
 

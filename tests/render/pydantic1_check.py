@@ -18,9 +18,9 @@ from typing import Any
 import pydantic
 
 from wan.errors import OptionsError
+from wan.options import flags
+from wan.options import render_options as opts
 from wan.options.checks import PYDANTIC_V2
-from wan.render import option_flags as flags
-from wan.render import options as opts
 
 GOOD = [
     None,

@@ -15,11 +15,11 @@ import pytest
 
 from wan.errors import OptionsError, WanError
 from wan.models.plan_overrides import OVERRIDES
+from wan.options import render_options as opts
 from wan.options.checks import PYDANTIC_V2, field_specs
 from wan.options.choices import ATTENTIONS, CACHES, OFFLOADS
 from wan.options.flags import add_option_arguments, option_flags, options_from_args
 from wan.options.render_options import RenderOptions, json_schema, options_to_dict, parse_options
-from wan.render import options as opts
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_SCRIPT = Path(__file__).with_name("pydantic1_check.py")
