@@ -48,14 +48,14 @@ class Result:
 
 def plan_text(text: str, path: Path) -> Result:
     """Plan one settings text as the CLI does, in this process, and classify the outcome."""
-    from wan import cli  # imported here: the worker sets its thread and memory limits first
+    from wan.cli.main import main  # imported here: the worker sets its limits first
 
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     out, err = io.StringIO(), io.StringIO()
     start = time.perf_counter()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main(["plan", str(path), *PLAN_ARGS])
+            code = main(["plan", str(path), *PLAN_ARGS])
     except BaseException as exc:  # every escape is the finding, SystemExit included
         if isinstance(exc, KeyboardInterrupt):
             raise
