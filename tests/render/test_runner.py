@@ -267,3 +267,19 @@ def test_a_resumed_render_removes_what_a_killed_video_write_left(tmp_path, smoke
     assert resumed.status == "done" and resumed.video.is_file()
     assert not any(leftover.exists() for leftover in leftovers)
     assert not list(done.run_dir.glob(".*.part"))
+
+
+def test_loading_leaves_diffusers_progress_bars_as_they_were(smoke_root):
+    """Loading turned diffusers' progress bars back on even where the caller had them off."""
+    from diffusers.utils import logging as diffusers_logging
+
+    from wan.render.model_session import _quietly
+
+    for enabled in (False, True):
+        (
+            diffusers_logging.enable_progress_bar
+            if enabled
+            else diffusers_logging.disable_progress_bar
+        )()
+        seen = _quietly(diffusers_logging.is_progress_bar_enabled)
+        assert seen is False and diffusers_logging.is_progress_bar_enabled() is enabled

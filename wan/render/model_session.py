@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from wan.errors import RenderError, WanError
+from wan.errors import OutOfMemory, RenderError, WanError
 from wan.models.apply_plan import AppliedPlan, apply_plan
 from wan.models.loader import load_pipeline
 from wan.models.optimize import OptimizationPlan, choose_plan
 from wan.models.system import SystemInfo, probe_system
 from wan.options.choices import OFFLOADS
 from wan.options.render_options import options_to_dict
-from wan.render.generate import ClipRequest, OutOfMemory, generate_clip
+from wan.render.generate import ClipRequest, generate_clip
 from wan.render.image_header import check_image_file
 from wan.render.job import RenderJob, init_image_name
 from wan.render.loaded_model import LoadedModel
@@ -152,14 +152,17 @@ def _build(job: RenderJob, system: SystemInfo, plan: OptimizationPlan | None):
 
 
 def _quietly(function, *args, **kwargs):
-    """Run without diffusers' own progress bars (ours reports through the host)."""
+    """Run without diffusers' own progress bars (ours reports through the host), then leave
+    them as they were: the WebUI or a script may have turned them off itself."""
     from diffusers.utils import logging as diffusers_logging
 
+    was_enabled = diffusers_logging.is_progress_bar_enabled()
     diffusers_logging.disable_progress_bar()
     try:
         return function(*args, **kwargs)
     finally:
-        diffusers_logging.enable_progress_bar()
+        if was_enabled:
+            diffusers_logging.enable_progress_bar()
 
 
 def _set_flow_shift(pipe: Any, shift: float | None) -> None:
