@@ -127,7 +127,7 @@ def real_rows(vram_gb: float, ram_gb: float) -> None:
             plan = choose_plan(
                 entry, width, height, frames, int(vram_gb * GB), int(ram_gb * GB), True
             )
-        except Exception as exc:  # a PlanError names what does not fit
+        except Exception as exc:  # a MemoryPlanError names what does not fit
             print(f"{entry.id:24s} {clip:>14s}  does not fit: {str(exc)[:120]}")
             continue
         est = plan.estimate

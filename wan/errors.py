@@ -1,11 +1,15 @@
-"""Errors a user can act on.
+"""Every kind of error, in one place.
 
 Every problem caused by input (a settings file, a schedule, a model folder, a request) is raised
-as a `WanError` subclass whose message names what is wrong, where, and how to fix it. Anything
-else that escapes is a bug and keeps its traceback.
+as a `WanError` subclass whose message names what is wrong, where, and how to fix it: exit 2 /
+HTTP 422 (404, 409 for the job errors). An invariant of our own code that fails is an
+`InternalError`, a bug: exit 1 / HTTP 500 with the traceback in the log, as anything else that
+escapes. A cancel is `Cancelled`, neither: the user asked for it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 EXCERPT_CHARS = 80  # of a user's value quoted in a message: enough to find it, never 5,000
 
@@ -60,8 +64,50 @@ class RenderError(WanError):
     """A render cannot go on; the message says what was kept and what to do."""
 
 
-class Cancelled(WanError):
-    """The user cancelled the render; finished clips are kept."""
+class MemoryPlanError(WanError):
+    """No memory plan runs the model as asked on this machine, or an override is not one."""
+
+
+class CheckpointError(RenderError):
+    """A saved clip cannot be used: missing, damaged or not what its record says."""
+
+
+class OutOfMemory(RenderError):
+    """A clip ran out of memory; carries the request so the runner can retry it leaner."""
+
+    def __init__(self, request: Any, detail: str) -> None:
+        self.request = request  # the render's ClipRequest
+        self.detail = detail
+        super().__init__(
+            f"out of memory generating a {request.width}x{request.height}, "
+            f"{request.num_frames}-frame {request.mode} clip ({detail}); a leaner memory plan "
+            "(more offload, fp8, VAE tiling), a smaller size or fewer frames per clip needs less"
+        )
+
+
+class JobNotFound(WanError):
+    """No job has this id (HTTP 404)."""
+
+
+class JobStateError(WanError):
+    """The job exists but cannot do this now: cancel a finished job, the video of a running
+    one (HTTP 409)."""
+
+
+class RequestError(WanError):
+    """A request field a remote caller may not use as given; the message names the field."""
+
+
+class Cancelled(Exception):
+    """The user cancelled the render; finished clips are kept. Not a WanError: a cancel is
+    reported as cancelled, never as bad input."""
+
+
+class InternalError(RuntimeError):
+    """An invariant of our own code failed: a bug, never the user's input."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message}: this is a bug, please report it with the log")
 
 
 class OptionsError(WanError):

@@ -168,7 +168,7 @@ def test_a_cancel_while_the_video_is_written_is_honoured_and_one_after_the_end_r
     make_queue, smoke_root
 ):
     """A cancel during the last clip was answered 200 and then ignored: the job SUCCEEDED."""
-    from wan.jobs.errors import JobStateError
+    from wan.errors import JobStateError
 
     queue = make_queue()
     job = queue.submit(settings(clips=1), options(), source="cli", trusted=True, claim=True)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from wan.core.profiles import IMAGE, LAST_IMAGE
-from wan.errors import ModelError, PlanError
+from wan.errors import ModelError
 from wan.models import smoke
 from wan.models.catalog import (
     CATALOG_PATH,
@@ -282,9 +282,9 @@ def test_profiles_come_from_the_catalog():
 
 
 def test_enhancers_have_no_profile():
-    with pytest.raises(PlanError, match="prompt model"):
+    with pytest.raises(ModelError, match="prompt model"):
         profile_for("Qwen2.5-0.5B-Instruct")
-    with pytest.raises(PlanError, match="prompt model"):
+    with pytest.raises(ModelError, match="prompt model"):
         get_entry("tiny-qwen").profile()
     with pytest.raises(ModelError, match="unknown model 'nope'"):
         profile_for("nope")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wan.errors import PlanError
+from wan.errors import MemoryPlanError
 from wan.models.catalog import get_entry, wan_entries
 from wan.models.memory import GB, GiB, MemorySetup, ModelSpec, ParamSpec
 from wan.models.memory_estimate import (
@@ -245,13 +245,13 @@ def test_explanations_and_dict():
 
 
 def test_bad_inputs():
-    with pytest.raises(PlanError, match="offload 'fast'"):
+    with pytest.raises(MemoryPlanError, match="offload 'fast'"):
         MemorySetup(offload="fast")
-    with pytest.raises(PlanError, match="vae dtype"):
+    with pytest.raises(MemoryPlanError, match="vae dtype"):
         MemorySetup(vae_dtype="int4")
-    with pytest.raises(PlanError, match="not a video model"):
+    with pytest.raises(MemoryPlanError, match="not a video model"):
         estimate_memory(get_entry("Qwen2.5-0.5B-Instruct"), 832, 480, 81)
-    with pytest.raises(PlanError, match="must be positive"):
+    with pytest.raises(MemoryPlanError, match="must be positive"):
         estimate_memory(T2V, 0, 480, 81)
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from wan.errors import PlanError
+from wan.errors import MemoryPlanError
 from wan.models.apply_plan import (
     AppliedPlan,
     apply_plan,
@@ -67,7 +67,7 @@ def test_vace_14b_at_720p_is_refused_on_an_rtx_4080_and_capped_to_a_clip_that_fi
     phases = estimate_memory(entry, 1280, 720, 81).phases
     activations = next(p for p in phases if p.name == "denoise").working.bytes
     assert activations == pytest.approx(15.5 * GB, rel=0.01) and activations > 16 * GB * HEADROOM
-    with pytest.raises(PlanError) as error:
+    with pytest.raises(MemoryPlanError) as error:
         choose_plan(entry, 1280, 720, 81, has_accelerator=True, **RTX_4080)
     message = str(error.value)
     assert "Wan2.1-VACE-14B at 1280x720, 81 frames does not fit in any placement" in message
@@ -77,7 +77,7 @@ def test_vace_14b_at_720p_is_refused_on_an_rtx_4080_and_capped_to_a_clip_that_fi
     assert frames is not None and 61 <= frames < 81 and (frames - 1) % 4 == 0
     plan = choose_plan(entry, 1280, 720, frames, has_accelerator=True, **RTX_4080)
     assert plan.estimate.fits(16 * GB, 56 * GB, HEADROOM)
-    with pytest.raises(PlanError):  # the longest: one step (4 frames) more does not fit
+    with pytest.raises(MemoryPlanError):  # the longest: one step (4 frames) more does not fit
         choose_plan(entry, 1280, 720, frames + 4, has_accelerator=True, **RTX_4080)
 
 
@@ -110,7 +110,7 @@ def test_vace_14b_at_720p_is_refused_on_an_rtx_4080_and_capped_to_a_clip_that_fi
 )
 def test_machine_table(model, vram, ram, summary):
     if summary is None:
-        with pytest.raises(PlanError, match="does not fit in any placement"):
+        with pytest.raises(MemoryPlanError, match="does not fit in any placement"):
             plan_for(model, vram, ram)
         return
     plan = plan_for(model, vram, ram)
@@ -142,7 +142,7 @@ def test_cpu_only_machine():
         0,
     )
     assert plan.reason("offload") == "no accelerator: everything runs on the CPU"
-    with pytest.raises(PlanError, match="without an accelerator"):
+    with pytest.raises(MemoryPlanError, match="without an accelerator"):
         plan_for("tiny-t2v", 0, 8, {"offload": "model"}, accelerator=False)
     big = plan_for("Wan2.1-T2V-14B", 0, 48, accelerator=False)  # RAM only: fp8 makes it fit
     assert big.fp8 and "RAM" in big.reason("fp8")
@@ -153,7 +153,7 @@ def test_cpu_only_machine():
 
 
 def test_override_that_does_not_fit_is_an_error_with_the_estimate():
-    with pytest.raises(PlanError) as error:
+    with pytest.raises(MemoryPlanError) as error:
         plan_for("Wan2.1-T2V-14B", 16, 64, {"offload": "none"})
     message = str(error.value)
     assert "with offload=none" in message and "GB VRAM (" in message
@@ -192,7 +192,7 @@ def test_overrides_that_fit_are_kept_and_the_rest_is_chosen_around_them():
     ],
 )
 def test_bad_overrides(overrides, message):
-    with pytest.raises(PlanError, match=message):
+    with pytest.raises(MemoryPlanError, match=message):
         plan_for("Wan2.1-T2V-1.3B", 24, 64, overrides)
 
 
@@ -202,7 +202,7 @@ def test_attention_and_caches_are_opt_in():
     assert plan.attention == "native" and "also available: flash, sage" in plan.reason("attention")
     plan = plan_for("Wan2.1-T2V-1.3B", 24, 64, {"attention": "sage"}, attention_available=available)
     assert plan.attention == "sage" and plan.summary.endswith("sage attention")
-    with pytest.raises(PlanError, match="not available here"):
+    with pytest.raises(MemoryPlanError, match="not available here"):
         plan_for("tiny-t2v", 0, 8, {"attention": "sage"}, False, attention_available=available)
     plan = plan_for("Wan2.1-T2V-1.3B", 24, 64, {"cache": "first_block"})
     assert (plan.cache, plan.cache_threshold) == ("first_block", 0.05)

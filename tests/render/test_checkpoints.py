@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wan.errors import RenderError
+from wan.errors import CheckpointError, RenderError
 from wan.render import checkpoints
 from wan.render.checkpoints import (
-    CheckpointError,
     clip_paths,
     clip_preview,
     compare_hashes,

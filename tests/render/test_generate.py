@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from wan.errors import Cancelled, RenderError, WanError
-from wan.render.generate import ClipRequest, OutOfMemory, generate_clip
+from wan.errors import Cancelled, InternalError, OutOfMemory, RenderError, WanError
+from wan.render.generate import ClipRequest, generate_clip
 from wan.render.loaded_model import LoadedModel
 from wan.render.strength import fit_strength, v2v_timesteps
 
@@ -260,7 +260,7 @@ def test_cancel_stops_within_one_step_and_leaves_the_pipeline_usable(load) -> No
             on_step=lambda s, t: steps.append((s, t)),
             cancel=lambda: len(steps) >= 2,
         )
-    assert isinstance(info.value, WanError)
+    assert not isinstance(info.value, WanError)  # a cancel is not an input error
     assert steps == [(1, 4), (2, 4)]  # no third step
     again = generate_clip(model, request("t2v", steps=4)).frames
     assert np.array_equal(again, baseline)
@@ -329,8 +329,10 @@ def test_other_errors_are_not_out_of_memory(load, monkeypatch) -> None:
     ],
 )
 def test_requests_the_pipeline_would_alter_are_refused(load, model_id, clip, message) -> None:
-    with pytest.raises(RenderError, match=message):
+    """The renderer builds requests from a checked plan: a refused one is a bug, not input."""
+    with pytest.raises(InternalError, match=message) as refused:
         generate_clip(load(model_id), clip)
+    assert "this is a bug" in str(refused.value) and not isinstance(refused.value, WanError)
 
 
 def test_float_frames_become_rounded_uint8() -> None:

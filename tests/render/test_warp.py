@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from wan.core.motion import LOG_SCALE_PER_Z_UNIT
-from wan.errors import PlanError
+from wan.errors import ScheduleError, SettingsError
 from wan.render.warp import WarpStep, init_video, model_steps, warp_frame
 
 W, H = 128, 96
@@ -88,15 +88,15 @@ def test_mode_keys_and_defaults() -> None:
 
 
 def test_bad_input() -> None:
-    with pytest.raises(PlanError, match="Video Input"):
+    with pytest.raises(SettingsError, match="Video Input"):
         model_steps({}, "Video Input", 0, 3, 16, 16, (W, H), (W, H))
-    with pytest.raises(PlanError, match="zoom"):
+    with pytest.raises(ScheduleError, match="zoom"):
         model_steps(_constant(zoom=0), "2D", 0, 3, 16, 16, (W, H), (W, H))
-    with pytest.raises(PlanError, match="fov"):
+    with pytest.raises(ScheduleError, match="fov"):
         model_steps(_constant(fov_schedule=0), "3D", 0, 3, 16, 16, (W, H), (W, H))
     nan_late = {"angle": np.array([0.0] * 30 + [np.nan] * 10)}
     model_steps(nan_late, "2D", 0, 5, 16, 16, (W, H), (W, H))  # the NaN lies beyond this clip
-    with pytest.raises(PlanError, match="frame 30"):
+    with pytest.raises(ScheduleError, match="frame 30"):
         model_steps(nan_late, "2D", 28, 5, 16, 16, (W, H), (W, H))
     with pytest.raises(ValueError):
         model_steps({}, "2D", 0, 3, 0, 16, (W, H), (W, H))

@@ -22,8 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive
 
-from wan.errors import WanError
-from wan.jobs.errors import JobNotFound, JobStateError
+from wan.errors import JobNotFound, JobStateError, WanError
 
 log = logging.getLogger(__name__)
 
@@ -172,3 +171,6 @@ async def answer(handler: Handler, request: Request, max_body_bytes: int) -> Res
         status = error_status(exc)
         log.info("%s %s -> %d: %s", request.method, request.url.path, status, exc)
         return problem(status, str(exc))
+    except Exception:  # a bug: its traceback goes to the log, the caller learns only that much
+        log.exception("%s %s -> 500: this is a bug", request.method, request.url.path)
+        return problem(500, "internal error: this is a bug; the server's log has the details")

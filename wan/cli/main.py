@@ -16,7 +16,7 @@ from wan import __version__
 from wan.cli.jobs import add_command as add_jobs_command
 from wan.cli.limits import add_command as add_limits_command
 from wan.cli.models import add_commands as add_model_commands
-from wan.cli.output import print_json
+from wan.cli.output import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, print_json
 from wan.cli.prompting import add_command as add_enhance_command
 from wan.cli.prompting import add_enhance_arguments
 from wan.cli.render import add_command as add_render_command
@@ -32,9 +32,6 @@ from wan.host.kornia_compat import hide_unusable_kornia
 from wan.models.identify import profile_for
 from wan.planning.plan_service import plan_payload, plan_seed
 from wan.prompting.plan_prompts import enhance_plan
-
-EXIT_BAD_INPUT = 2
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `python -m wan ... | head`
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wan.cli.output import print_json
+from wan.cli.output import EXIT_BAD_INPUT, print_json
 from wan.errors import WanError
 from wan.models import store
 from wan.models.catalog import CatalogEntry
@@ -26,8 +26,6 @@ from wan.models.report import (
     write_diagnose_report,
 )
 from wan.models.system import SystemInfo, peak_rss_bytes, peak_vram_bytes, probe_system
-
-EXIT_BAD_INPUT = 2
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

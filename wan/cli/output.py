@@ -1,5 +1,5 @@
 """What commands print besides their results: --json as standard JSON (RFC 8259) on stdout,
-and the engine's log lines on stderr.
+the engine's log lines on stderr, and the exit codes.
 
 Python's json writes NaN and Infinity by default, which other tools' parsers refuse; a plan is
 refused before it could hold one (wan.core.plan), and `allow_nan=False` turns any that slips through
@@ -14,6 +14,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+# Exit codes of every command.
+EXIT_BUG = 1  # an internal error: the traceback is printed or in the log
+EXIT_BAD_INPUT = 2  # bad input: one line on stderr says what, where and how to fix it
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); finished clips are kept
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `python -m wan ... | head`
 
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 

@@ -7,16 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from wan.cli.output import engine_log, print_json
+from wan.cli.output import EXIT_BAD_INPUT, EXIT_BUG, EXIT_INTERRUPTED, engine_log, print_json
 from wan.errors import WanError
 from wan.host.base import ProgressEvent
 from wan.host.standalone import StandaloneHost
 from wan.models.identify import profile_for
 from wan.options.flags import add_option_arguments, options_from_args
-
-EXIT_BUG = 1  # the traceback is in the log
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -150,7 +146,7 @@ def print_outcome(job, result, as_json: bool) -> int:
             )
         if job.run_dir:
             print(job.run_dir)
-    return 0 if job.status == "SUCCEEDED" else 1
+    return 0 if job.status == "SUCCEEDED" else EXIT_INTERRUPTED  # cancelled or interrupted
 
 
 class ProgressBar:

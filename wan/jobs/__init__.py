@@ -1,6 +1,6 @@
 """The persistent job queue shared by the WAN tab, the HTTP API and the CLI (one GPU worker)."""
 
-from wan.jobs.errors import JobNotFound, JobStateError, RequestError
+from wan.errors import JobNotFound, JobStateError, RequestError
 from wan.jobs.queue import JobQueue
 from wan.jobs.record import Job
 from wan.jobs.requests import check_request

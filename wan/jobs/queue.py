@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from wan.errors import JobNotFound, JobStateError, RequestError
 from wan.host.base import Host, ProgressEvent
-from wan.jobs.errors import JobNotFound, JobStateError, RequestError
 from wan.jobs.intake import take_request
 from wan.jobs.liveness import process_alive
 from wan.jobs.record import Job

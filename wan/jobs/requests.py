@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from wan.errors import OptionsError
-from wan.jobs.errors import RequestError
+from wan.errors import OptionsError, RequestError
 from wan.limits import check_at_most
 from wan.models.store import StoreConfig
 from wan.render.image_header import SMALLER, check_image_bytes

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from wan.core.deforum.settings import parse_settings
-from wan.errors import Cancelled, WanError
+from wan.errors import Cancelled, JobNotFound, WanError
 from wan.host.base import Host, ProgressEvent
-from wan.jobs.errors import JobNotFound
 from wan.jobs.progress import CancelCheck, ProgressWriter
 from wan.jobs.record import Job
 from wan.jobs.status import (

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from wan.core.profiles import IMAGE, LAST_IMAGE, REFERENCE, VIDEO, ModelProfile
-from wan.errors import ModelError, PlanError
+from wan.errors import ModelError
 from wan.models.signature import ModelSignature
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
@@ -154,7 +154,7 @@ class CatalogEntry:
     def profile(self) -> ModelProfile:
         """What the clip planner needs; prompt models have none."""
         if not self.is_wan:
-            raise PlanError(
+            raise ModelError(
                 f"{self.id} is a prompt model (prompt enhancer), not a video model; "
                 "pick a Wan model for --model"
             )

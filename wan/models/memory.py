@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from wan.errors import PlanError
+from wan.errors import MemoryPlanError
 from wan.models.signature import ModelSignature
 from wan.options.choices import OFFLOADS
 
@@ -74,13 +74,17 @@ class MemorySetup:
 
     def __post_init__(self) -> None:
         if self.offload not in OFFLOADS:
-            raise PlanError(f"offload {self.offload!r}: use one of {', '.join(OFFLOADS)}")
+            raise MemoryPlanError(f"offload {self.offload!r}: use one of {', '.join(OFFLOADS)}")
         if self.conditioning is not None and self.conditioning not in CONDITIONING:
-            raise PlanError(f"conditioning {self.conditioning!r}: use {', '.join(CONDITIONING)}")
+            raise MemoryPlanError(
+                f"conditioning {self.conditioning!r}: use {', '.join(CONDITIONING)}"
+            )
         for name in ("transformer", "text_encoder", "vae", "image_encoder"):
             dtype = getattr(self, f"{name}_dtype")
             if dtype not in DTYPE_BYTES:
-                raise PlanError(f"{name} dtype {dtype!r}: use one of {', '.join(DTYPE_BYTES)}")
+                raise MemoryPlanError(
+                    f"{name} dtype {dtype!r}: use one of {', '.join(DTYPE_BYTES)}"
+                )
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from wan.errors import PlanError
+from wan.errors import MemoryPlanError
 from wan.models.memory import (
     DTYPE_BYTES,
     GB,
@@ -140,9 +140,9 @@ def estimate_memory(
     opts = options or MemorySetup()
     sig = model.signature
     if sig is None:
-        raise PlanError(f"{model.id} is not a video model: no memory estimate")
+        raise MemoryPlanError(f"{model.id} is not a video model: no memory estimate")
     if width <= 0 or height <= 0 or frames < 1:
-        raise PlanError(f"size {width}x{height} and {frames} frames: all must be positive")
+        raise MemoryPlanError(f"size {width}x{height} and {frames} frames: all must be positive")
     vae = WAN22_VAE if sig.vae_z_dim == 48 else WAN21_VAE
     geo = _geometry(model, sig, vae, width, height, frames, opts)
     sizes = _weights(model, sig, opts)

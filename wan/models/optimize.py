@@ -27,7 +27,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wan.errors import PlanError
+from wan.errors import MemoryPlanError
 from wan.models.memory import MemoryEstimate, MemoryModel, MemorySetup, gb
 from wan.models.memory_estimate import estimate_memory
 from wan.models.plan_knobs import (
@@ -148,7 +148,7 @@ def choose_plan(
 
     candidates = [k for k in candidate_knobs(has_accelerator) if agrees(k, given)]
     if not candidates:
-        raise PlanError(_conflict_message(given, has_accelerator))
+        raise MemoryPlanError(_conflict_message(given, has_accelerator))
     estimates = {k: estimate(k) for k in candidates}
     chosen, warnings = _pick(
         estimates, budget, given, f"{entry.id} at {width}x{height}, {frames} frames"
@@ -197,7 +197,7 @@ def _pick(
     leanest = min(estimates, key=lambda k: (budget.excess(estimates[k]), k.cost))
     message = _no_fit_message(what, given, estimates[leanest], budget)
     if not given.get("force"):
-        raise PlanError(message)
+        raise MemoryPlanError(message)
     return leanest, [f"{message} (forced: running anyway)"]
 
 
@@ -229,7 +229,7 @@ def max_fitting_frames(
                 has_accelerator,
                 {**(overrides or {}), "force": False},
             )
-        except PlanError:
+        except MemoryPlanError:
             return False
         return True
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from wan.errors import PlanError
+from wan.errors import MemoryPlanError
 from wan.options.choices import ATTENTIONS, CACHES, OFFLOADS
 
 CACHE_THRESHOLDS = {"first_block": 0.05, "mag": 0.06}  # diffusers' defaults
@@ -39,23 +39,25 @@ def check_overrides(
     """Overrides with their types and values checked; errors name the key and the choices."""
     unknown = sorted(set(overrides) - set(OVERRIDES))
     if unknown:
-        raise PlanError(f"unknown optimisation setting(s) {unknown}; use {', '.join(OVERRIDES)}")
+        raise MemoryPlanError(
+            f"unknown optimisation setting(s) {unknown}; use {', '.join(OVERRIDES)}"
+        )
     given = dict(overrides)
     if "offload" in given and given["offload"] not in OFFLOADS:
-        raise PlanError(f"offload {given['offload']!r}: use one of {', '.join(OFFLOADS)}")
+        raise MemoryPlanError(f"offload {given['offload']!r}: use one of {', '.join(OFFLOADS)}")
     for name in ("fp8", "vae_tiling", "text_encoder_on_cpu", "use_stream", "force"):
         if name in given and not isinstance(given[name], bool):
-            raise PlanError(f"{name} must be true or false, not {given[name]!r}")
+            raise MemoryPlanError(f"{name} must be true or false, not {given[name]!r}")
     attention = given.get("attention", "native")
     if attention not in ATTENTIONS:
-        raise PlanError(f"attention {attention!r}: use one of {', '.join(ATTENTIONS)}")
+        raise MemoryPlanError(f"attention {attention!r}: use one of {', '.join(ATTENTIONS)}")
     if attention != "native" and (attention not in attention_available or not has_accelerator):
-        raise PlanError(
+        raise MemoryPlanError(
             f"attention {attention!r} is not available here (needs its package, a CUDA GPU and "
             f"diffusers support); available: {', '.join(sorted(attention_available))}"
         )
     if given.get("use_stream") and not has_accelerator:
-        raise PlanError("use_stream needs a CUDA GPU; this machine has no accelerator")
+        raise MemoryPlanError("use_stream needs a CUDA GPU; this machine has no accelerator")
     _check_cache(given)
     return given
 
@@ -63,18 +65,18 @@ def check_overrides(
 def _check_cache(given: Mapping[str, Any]) -> None:
     cache = given.get("cache", "none")
     if cache not in CACHES:
-        raise PlanError(f"cache {cache!r}: use one of {', '.join(CACHES)}")
+        raise MemoryPlanError(f"cache {cache!r}: use one of {', '.join(CACHES)}")
     threshold = given.get("cache_threshold")
     if threshold is not None and (isinstance(threshold, bool) or not 0 < float(threshold) < 1):
-        raise PlanError(f"cache_threshold {threshold!r}: use a number between 0 and 1")
+        raise MemoryPlanError(f"cache_threshold {threshold!r}: use a number between 0 and 1")
     if cache == "mag" and not given.get("mag_ratios"):
-        raise PlanError(
+        raise MemoryPlanError(
             "cache 'mag' needs mag_ratios: diffusers ships calibrated ratios for Flux only; "
             "calibrate once with diffusers' MagCacheConfig(calibrate=True) and pass them"
         )
     steps = given.get("steps")
     if steps is not None and (isinstance(steps, bool) or int(steps) < 1):
-        raise PlanError(f"steps {steps!r}: use a positive whole number")
+        raise MemoryPlanError(f"steps {steps!r}: use a positive whole number")
 
 
 def attention_reason(name: str, available: Collection[str], overridden: bool) -> str:

@@ -29,7 +29,7 @@ from typing import IO, Any, NamedTuple
 
 import numpy as np
 
-from wan.errors import RenderError
+from wan.errors import CheckpointError, RenderError
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,6 @@ RUN_STATE = "run.json"
 RUN_STATUSES = ("running", "cancelled", "failed", "done")
 CLIP_FORMAT = 1  # version of the clip JSON record
 _CLIP_JSON = re.compile(r"^clip_(\d{4,})\.json$")
-
-
-class CheckpointError(RenderError):
-    """A saved clip cannot be used: missing, damaged or not what its record says."""
 
 
 class ClipScan(NamedTuple):

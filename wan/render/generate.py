@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from wan.errors import Cancelled, RenderError
+from wan.errors import Cancelled, InternalError, OutOfMemory, RenderError
 from wan.render.loaded_model import LoadedModel
 from wan.render.pipeline_args import call_arguments
 
@@ -62,19 +62,6 @@ class ClipResult:
     steps_run: int = 0  # denoising steps actually run
 
 
-class OutOfMemory(RenderError):
-    """A clip ran out of memory; carries the request so the runner can retry it leaner."""
-
-    def __init__(self, request: ClipRequest, detail: str) -> None:
-        self.request = request
-        self.detail = detail
-        super().__init__(
-            f"out of memory generating a {request.width}x{request.height}, "
-            f"{request.num_frames}-frame {request.mode} clip ({detail}); a leaner memory plan "
-            "(more offload, fp8, VAE tiling), a smaller size or fewer frames per clip needs less"
-        )
-
-
 class _StopRequested(Exception):
     """Raised from the step callback to leave the denoising loop at once."""
 
@@ -115,9 +102,8 @@ def generate_clip(
         raise OutOfMemory(request, out_of_memory)
     frames = _to_uint8(np.asarray(output.frames)[0])
     if frames.shape[0] != request.num_frames:
-        raise RenderError(
-            f"the pipeline returned {frames.shape[0]} frames, {request.num_frames} were asked "
-            "for: this is a bug"
+        raise InternalError(
+            f"the pipeline returned {frames.shape[0]} frames, {request.num_frames} were asked for"
         )
     log.debug(
         "%s clip %dx%d x%d in %.2f s",
@@ -152,18 +138,19 @@ class _StepCallback:
 
 
 def _check_request(model: LoadedModel, request: ClipRequest) -> None:
-    """Refuse what the pipelines would silently change (size, frame count) or fail on."""
+    """Refuse what the pipelines would silently change (size, frame count) or fail on. The
+    renderer builds every request from a checked plan and size: a refusal here is a bug."""
     if request.mode not in MODES:
-        raise RenderError(f"clip mode {request.mode!r} is not one of {', '.join(MODES)}")
+        raise InternalError(f"clip mode {request.mode!r} is not one of {', '.join(MODES)}")
     if request.mode not in model.modes:
-        raise RenderError(
+        raise InternalError(
             f"a {model.task} model cannot generate {request.mode} clips "
             f"(it does {', '.join(model.modes)})"
         )
     pipe = model.pipe
     temporal = int(getattr(pipe, "vae_scale_factor_temporal", 4))
     if request.num_frames < 1 or (request.num_frames - 1) % temporal:
-        raise RenderError(
+        raise InternalError(
             f"{request.num_frames} frames per clip: Wan clips have {temporal}n+1 frames "
             f"(e.g. {temporal * max((request.num_frames - 1) // temporal, 1) + 1})"
         )
@@ -173,12 +160,12 @@ def _check_request(model: LoadedModel, request: ClipRequest) -> None:
         or request.height % multiple
         or min(request.width, request.height) < multiple
     ):
-        raise RenderError(
+        raise InternalError(
             f"{request.width}x{request.height}: this model needs width and height that are "
             f"multiples of {multiple}"
         )
     if request.steps < 1:
-        raise RenderError(f"{request.steps} steps: at least 1 is needed")
+        raise InternalError(f"{request.steps} steps: at least 1 is needed")
     frame = (request.height, request.width, 3)
     if request.mode == "i2v":
         _check_array("image", request.image, frame)
@@ -188,7 +175,7 @@ def _check_request(model: LoadedModel, request: ClipRequest) -> None:
         known = request.known_frames
         _check_array("known_frames", known, (len(known), *frame))
         if not 1 <= len(known) <= request.num_frames:
-            raise RenderError(
+            raise InternalError(
                 f"{len(known)} known frames for a {request.num_frames}-frame VACE clip: "
                 f"give 1 to {request.num_frames}"
             )
@@ -198,14 +185,16 @@ def _check_request(model: LoadedModel, request: ClipRequest) -> None:
     if request.mode == "v2v":
         _check_array("init_video", request.init_video, (request.num_frames, *frame))
         if request.strength is None or not 0.0 < request.strength <= 1.0:
-            raise RenderError(f"video-to-video strength {request.strength}: give a value in (0, 1]")
+            raise InternalError(
+                f"video-to-video strength {request.strength}: give a value in (0, 1]"
+            )
 
 
 def _check_array(name: str, array: np.ndarray | None, shape: tuple[int, ...]) -> None:
     if array is None:
-        raise RenderError(f"this clip needs {name} (uint8 array of shape {shape})")
+        raise InternalError(f"this clip needs {name} (uint8 array of shape {shape})")
     if array.dtype != np.uint8 or tuple(array.shape) != tuple(shape):
-        raise RenderError(
+        raise InternalError(
             f"{name} is {array.dtype} {tuple(array.shape)}; expected uint8 {tuple(shape)}"
         )
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wan.core.plan import GenerationPlan
-from wan.errors import Cancelled, RenderError
+from wan.errors import Cancelled, InternalError
 from wan.host.base import (
     DECODING,
     DENOISING,
@@ -72,9 +72,7 @@ class Runner:
     ) -> RunResult:
         started = time.perf_counter()
         if plan.settings is None:
-            raise RenderError(
-                "the plan has no Deforum settings: build it with wan.core.plan.build_plan"
-            )
+            raise InternalError("the plan has no Deforum settings: build it with build_plan")
         enhance = options.enhance
         if enhance is not None and enhance.enabled and enhance.model != "rules":
             host.free_host_memory()  # the prompt model may want the GPU, before Wan does
@@ -183,9 +181,7 @@ class Runner:
         frames = _until_stopped(frames, should_stop)
         video = write_video(frames, folder / "video.mp4", fps, soundtrack=soundtrack)
         if video.frames != count:
-            raise RenderError(
-                f"{video.path} has {video.frames} frames, expected {count}: this is a bug"
-            )
+            raise InternalError(f"{video.path} has {video.frames} frames, expected {count}")
         write_srt(folder / "prompts.srt", prompt_entries(_UsedPrompts(job), job.plan.fps))
         timings["write"] = time.perf_counter() - start
         return video

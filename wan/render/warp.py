@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 
 from wan.core.motion import LOG_SCALE_PER_Z_UNIT, MODES, PX_PER_3D_UNIT_AT_512
-from wan.errors import PlanError
+from wan.errors import ScheduleError, SettingsError
 
 DEFAULT_FOV = 70.0  # Deforum's fov_schedule default, degrees
 _BORDERS = {
@@ -97,7 +97,9 @@ def model_steps(
     """
     if mode not in MODES:
         accepted = ", ".join(repr(m) for m in MODES)
-        raise PlanError(f"animation mode {mode!r} has no camera motion to follow; use {accepted}")
+        raise SettingsError(
+            f"animation mode {mode!r} has no camera motion to follow; use {accepted}"
+        )
     _check_args(start_frame, num_model_frames, fps, model_fps, deforum_size, model_size)
     ratio = fps / model_fps
     positions = start_frame + np.arange(1, num_model_frames) * ratio
@@ -133,9 +135,7 @@ def _sample(schedules: Mapping[str, np.ndarray], key: str, positions: np.ndarray
         bad = ~np.isfinite(used) | ((used <= 0) if key == "zoom" else False)
         if bad.any():
             at = int(np.argmax(bad))
-            raise PlanError(
-                f"schedule '{key}' has an unusable value {used[at]} at frame {first + at}"
-            )
+            raise ScheduleError(key, "", f"unusable value {used[at]}", first + at)
     return np.interp(positions, np.arange(values.size), values)
 
 
@@ -171,7 +171,9 @@ def _steps_3d(sample, ratio: float, deforum_size, model_size) -> tuple[WarpStep,
 def _fov(fov: np.ndarray) -> np.ndarray:
     bad = (fov <= 0) | (fov >= 180)
     if bad.any():
-        raise PlanError(f"fov_schedule must stay between 0 and 180 degrees, got {fov[bad][0]:g}")
+        raise ScheduleError(
+            "fov_schedule", "", f"must stay between 0 and 180 degrees, got {fov[bad][0]:g}"
+        )
     return fov
 
 
