@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from wan.core.profiles import IMAGE, LAST_IMAGE, REFERENCE, VIDEO, ModelProfile
+from wan.core.tasks import TASK_IDS
 from wan.errors import ModelError
 from wan.models.signature import ModelSignature
 
@@ -33,7 +34,6 @@ CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
 KINDS = ("wan", "enhancer")
 FAMILIES = ("wan2.1", "wan2.2")
-TASKS = ("t2v", "i2v", "flf2v", "vace", "ti2v")
 PIPELINES = ("WanPipeline", "WanImageToVideoPipeline", "WanVACEPipeline")
 INPUTS = ("text", "image", "last_image", "video", "mask", "reference")
 SIZE_CLASSES = ("480p", "720p")
@@ -358,7 +358,7 @@ def _check_wan(e: CatalogEntry, where: str) -> None:
     assert sig is not None and defaults is not None  # set by _parse_wan
     problems = [
         (e.family not in FAMILIES, f"family {e.family!r} is not one of {', '.join(FAMILIES)}"),
-        (e.task not in TASKS, f"task {e.task!r} is not one of {', '.join(TASKS)}"),
+        (e.task not in TASK_IDS, f"task {e.task!r} is not one of {', '.join(TASK_IDS)}"),
         (e.pipeline not in PIPELINES, f"pipeline {e.pipeline!r} is not a Wan pipeline"),
         (e.pipeline != sig.pipeline, "pipeline differs from signature.pipeline"),
         (not set(e.inputs) <= set(INPUTS), f"inputs must be among {', '.join(INPUTS)}"),

@@ -11,20 +11,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from wan.core.profiles import IMAGE, LAST_IMAGE, REFERENCE, VIDEO, ModelProfile
+from wan.core.profiles import ModelProfile
+from wan.core.tasks import task_of
 from wan.errors import ModelError
 from wan.models.catalog import get_entry, wan_entries
 from wan.models.detect import Detection, detect_model
 
 DEFAULT_MODEL = "Wan2.1-T2V-1.3B"
-
-_TASK_INPUTS = {
-    "t2v": frozenset(),
-    "i2v": frozenset({IMAGE}),
-    "ti2v": frozenset({IMAGE}),
-    "flf2v": frozenset({IMAGE, LAST_IMAGE}),
-    "vace": frozenset({VIDEO, REFERENCE}),
-}
 
 
 def profile_for(ref: str | None) -> ModelProfile:
@@ -60,5 +53,5 @@ def derived_profile(detection: Detection) -> ModelProfile:
         max_clip_frames=121 if ti2v else 81,
         size_multiple=32 if ti2v else 16,
         sizes=((1280, 704), (704, 1280)) if ti2v else ((832, 480), (480, 832)),
-        inputs=_TASK_INPUTS.get(task, frozenset()),
+        inputs=task_of(task).inputs,
     )

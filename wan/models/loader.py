@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from wan.core.tasks import takes_first_image
 from wan.errors import ModelError
 from wan.models.detect import Detection
 
 log = logging.getLogger(__name__)
-
-IMAGE_TASKS = ("i2v", "flf2v", "ti2v")
 
 
 def torch_dtype(name: str):
@@ -156,7 +155,7 @@ def quick_generate(
         "output_type": "np",
     }
     grey = Image.new("RGB", (width, height), (128, 128, 128))
-    if task in IMAGE_TASKS:
+    if takes_first_image(task):
         kwargs["image"] = grey
     if task == "vace":
         kwargs["video"] = [grey] * frames

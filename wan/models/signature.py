@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-Task = Literal["t2v", "i2v", "flf2v", "vace", "ti2v"]
+from wan.core.tasks import TASK_IDS, task_of
+
+Task = Literal[TASK_IDS]
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,7 @@ def guess_task(signature: ModelSignature) -> Task:
 
 def pipeline_for_task(task: Task) -> str:
     """The diffusers pipeline class that runs a task (TI2V text-to-video runs in WanPipeline)."""
-    return {
-        "vace": "WanVACEPipeline",
-        "i2v": "WanImageToVideoPipeline",
-        "flf2v": "WanImageToVideoPipeline",
-    }.get(task, "WanPipeline")
+    return task_of(task).pipeline
 
 
 def show_value(value: Any) -> str:

@@ -15,20 +15,21 @@ from __future__ import annotations
 import numpy as np
 
 from wan.core.plan import Clip
+from wan.core.tasks import AS_FIRST_IMAGE, AS_KNOWN_FRAMES, task_of
 from wan.render.generate import ClipRequest
 from wan.render.job import RenderJob
 from wan.render.warp import init_video, model_steps
 
-IMAGE_TASKS = ("i2v", "ti2v", "flf2v")
-
 
 def first_request(job: RenderJob, clip: Clip, init_image: np.ndarray | None) -> ClipRequest:
+    """The first clip: from text, or from the init image the way the task continues a clip."""
     base = _base(job, clip)
     if init_image is None:
         return ClipRequest(mode="t2v", **base)
-    if job.task in IMAGE_TASKS:
+    how = task_of(job.task).continues_by
+    if how == AS_FIRST_IMAGE:
         return ClipRequest(mode="i2v", image=init_image, **base)
-    if job.task == "vace":
+    if how == AS_KNOWN_FRAMES:
         return ClipRequest(mode="vace", known_frames=init_image[None], **base)
     # a text-only model starts from the init image as a still init video
     still = np.repeat(init_image[None], clip.num_frames, axis=0)
@@ -40,9 +41,10 @@ def continue_request(
 ) -> ClipRequest:
     """The request for a clip after the first; `previous` is the previous clip's frames."""
     base = _base(job, clip)
-    if job.task in IMAGE_TASKS:
+    how = task_of(job.task).continues_by
+    if how == AS_FIRST_IMAGE:
         return ClipRequest(mode="i2v", image=previous[-1], **base)
-    if job.task == "vace":
+    if how == AS_KNOWN_FRAMES:
         known = previous[-max(clip.overlap, 1) :]
         return ClipRequest(mode="vace", known_frames=known, reference_image=reference, **base)
     steps = model_steps(

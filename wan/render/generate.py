@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from wan.core.tasks import CLIP_MODES
 from wan.errors import Cancelled, InternalError, OutOfMemory, RenderError
 from wan.render.loaded_model import LoadedModel
 from wan.render.pipeline_args import call_arguments
 
 log = logging.getLogger(__name__)
 
-MODES = ("t2v", "i2v", "vace", "v2v")
 
 OnStep = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -140,8 +140,8 @@ class _StepCallback:
 def _check_request(model: LoadedModel, request: ClipRequest) -> None:
     """Refuse what the pipelines would silently change (size, frame count) or fail on. The
     renderer builds every request from a checked plan and size: a refusal here is a bug."""
-    if request.mode not in MODES:
-        raise InternalError(f"clip mode {request.mode!r} is not one of {', '.join(MODES)}")
+    if request.mode not in CLIP_MODES:
+        raise InternalError(f"clip mode {request.mode!r} is not one of {', '.join(CLIP_MODES)}")
     if request.mode not in model.modes:
         raise InternalError(
             f"a {model.task} model cannot generate {request.mode} clips "

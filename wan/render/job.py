@@ -23,6 +23,7 @@ from wan.core.deforum.settings import DeforumSettings
 from wan.core.plan import GenerationPlan, init_image_used
 from wan.core.prompt_syntax import clean_prompt, find_lora
 from wan.core.sizes import choose_size
+from wan.core.tasks import REQUIRED, task_of
 from wan.errors import OptionsError
 from wan.models import store
 from wan.models.catalog import CatalogEntry, get_entry, wan_entries
@@ -185,7 +186,7 @@ def check_inputs(
         raise OptionsError(f"init image {init_image}: no such file; give a local image file")
     if init_image:
         check_image_file(init_image, init_image_name(init_image, options))  # header only
-    if task in ("i2v", "flf2v") and not init_image:
+    if task_of(task).first_image == REQUIRED and not init_image:
         raise OptionsError(
             f"{model} is an image-to-video model: its first clip needs "
             "a first image. Give one with --init-image IMG (or Deforum's use_init and init_image), "

@@ -11,19 +11,10 @@ import inspect
 import logging
 from typing import Any
 
+from wan.core.tasks import TASKS
 from wan.errors import RenderError
 
 log = logging.getLogger(__name__)
-
-# What each model task can generate; VACE does text-only (no control video) and first-image
-# (a single known frame) too.
-MODES_BY_TASK: dict[str, tuple[str, ...]] = {
-    "t2v": ("t2v", "v2v"),
-    "ti2v": ("t2v", "i2v"),
-    "i2v": ("i2v",),
-    "flf2v": ("i2v",),
-    "vace": ("t2v", "i2v", "vace"),
-}
 
 
 class LoadedModel:
@@ -43,7 +34,7 @@ class LoadedModel:
     ) -> None:
         self.pipe = pipe
         self.task = task or infer_task(pipe)
-        if self.task not in MODES_BY_TASK:
+        if self.task not in TASKS:
             raise RenderError(f"model task {self.task!r} cannot generate video clips")
         self.entry = entry
         self.applied = applied
@@ -65,7 +56,7 @@ class LoadedModel:
 
     @property
     def modes(self) -> tuple[str, ...]:
-        return MODES_BY_TASK[self.task]
+        return TASKS[self.task].modes
 
     @property
     def text_pipe(self) -> Any:

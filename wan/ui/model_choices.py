@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wan.core.sizes import format_size
+from wan.core.tasks import NONE, TASKS
 from wan.errors import WanError
 from wan.models import store
 from wan.models.catalog import enhancer_entries, get_entry, wan_entries
@@ -23,22 +24,6 @@ log = logging.getLogger(__name__)
 
 SEPARATOR = " · "
 AUTO_SIZE = "auto"
-
-TASK_TEXT = {
-    "t2v": "text to video",
-    "i2v": "image to video, needs an init image",
-    "flf2v": "first and last frame to video, needs an init image",
-    "ti2v": "text or image to video, init image optional",
-    "vace": "VACE (text, video, references), init image optional",
-}
-# What the init-image input does for each task: shown and required, shown and optional, hidden.
-IMAGE_NEED = {
-    "t2v": "none",
-    "i2v": "required",
-    "flf2v": "required",
-    "ti2v": "optional",
-    "vace": "optional",
-}
 
 
 @dataclass(frozen=True)
@@ -63,7 +48,7 @@ class ModelChoice:
             status = "installed"
         else:
             status = "not installed (download it in Models)"
-        return SEPARATOR.join((self.ref, TASK_TEXT.get(self.task, self.task), status))
+        return SEPARATOR.join((self.ref, _task_label(self.task), status))
 
 
 def model_choices(config: store.StoreConfig) -> list[ModelChoice]:
@@ -161,7 +146,7 @@ def image_need(ref: str | None) -> str:
         task = profile_for(ref).task
     except WanError:
         return "none"
-    return IMAGE_NEED.get(task, "none")
+    return TASKS[task].first_image if task in TASKS else NONE
 
 
 def lora_files(folders: list[Path]) -> list[str]:
@@ -185,3 +170,7 @@ def size_choices(ref: str | None) -> list[str]:
     except WanError:
         sizes = ()
     return [AUTO_SIZE, *(format_size(w, h) for w, h in sizes)]
+
+
+def _task_label(task: str) -> str:
+    return TASKS[task].label if task in TASKS else task
