@@ -159,3 +159,20 @@ def test_each_chosen_lora_has_its_own_strength_row():
         {"path": "a.safetensors", "strength": 1.0},
         {"path": "b.safetensors", "strength": 1.0},
     ]
+
+
+def test_every_label_of_the_tab_names_a_real_option():
+    """The tab's fields are a chosen subset of RenderOptions, mapped by hand: the map must not
+    drift from the options (DESIGN.md, "One engine")."""
+    from wan.options.checks import field_specs
+    from wan.options.render_options import RenderOptions
+    from wan.ui.options_form import LABELS
+
+    specs = field_specs(RenderOptions)
+    for path in LABELS:
+        head, _, rest = path.partition(".")
+        assert head in specs, path
+        if rest:
+            nested = specs[head].base
+            inner = getattr(nested, "__args__", (nested,))[0]  # tuple[LoraOption, ...] -> item
+            assert rest in field_specs(inner), path
