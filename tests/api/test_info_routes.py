@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.api.server import SETTINGS, job_body
+from wan.limits import current_limits
 
 
 def test_plan_returns_clips_with_motion(idle):
@@ -68,13 +69,56 @@ def test_options_and_health(idle):
     assert health["status"] == "ok" and health["host"] == "standalone"
 
 
+def test_limits_are_the_ones_in_force(idle, monkeypatch):
+    assert idle.get("/wan/v1/limits").json() == current_limits().to_dict()
+    monkeypatch.setenv("WAN_LIMIT_MAX_STEPS", "7")  # read per request: the server shares os.environ
+    assert idle.get("/wan/v1/limits").json()["max_steps"] == 7
+
+
 def test_openapi_shows_the_render_options(idle):
     spec = idle.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
     assert "steps" in schemas["RenderOptions"]["properties"]
     jobs = spec["paths"]["/wan/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]
-    assert jobs["schema"]["properties"]["wan"]["$ref"] == "#/components/schemas/RenderOptions"
+    wan = jobs["schema"]["properties"]["wan"]
+    # "wan": null is accepted, and the schema says so (OpenAPI 3.0 has no null type)
+    options = wan["allOf"][0] if wan.get("nullable") else wan["anyOf"][0]
+    assert wan.get("nullable") or {"type": "null"} in wan["anyOf"]
+    assert options["allOf"][0]["$ref"] == "#/components/schemas/RenderOptions"
     enhance = spec["paths"]["/wan/v1/enhance"]["post"]["requestBody"]["content"]
     assert "camera" in enhance["application/json"]["schema"]["properties"]
-    assert {"/wan/v1/models", "/wan/v1/jobs/{job_id}/video"} <= set(spec["paths"])
+    assert {"/wan/v1/models", "/wan/v1/jobs/{job_id}/video", "/wan/v1/limits"} <= set(spec["paths"])
     assert idle.get("/docs").status_code == 200
+
+
+def test_openapi_documents_every_error_with_one_body(idle):
+    spec = idle.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert spec["components"]["schemas"]["WanErrorBody"]["properties"]["detail"]["type"] == "string"
+    expected = {
+        ("post", "/wan/v1/jobs"): {"202", "413", "422"},
+        ("post", "/wan/v1/plan"): {"200", "413", "422"},
+        ("get", "/wan/v1/jobs"): {"200", "422"},
+        ("get", "/wan/v1/jobs/{job_id}"): {"200", "404"},
+        ("delete", "/wan/v1/jobs/{job_id}"): {"200", "404", "409"},
+        ("post", "/wan/v1/jobs/{job_id}/retry"): {"202", "404", "409"},
+        ("get", "/wan/v1/jobs/{job_id}/video"): {"200", "404", "409"},
+        ("get", "/wan/v1/health"): {"200"},
+    }
+    for (method, path), statuses in expected.items():
+        answers = spec["paths"][path][method]["responses"]
+        assert set(answers) == statuses, (method, path, set(answers))
+        for status in statuses - {"200", "202"}:
+            schema = answers[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/WanErrorBody"}
+    links = spec["paths"]["/wan/v1/jobs"]["post"]["responses"]["202"]["links"]
+    assert links["GetJob"] == {
+        "operationId": "wan_get_job",
+        "parameters": {"job_id": "$response.body#/job_ids/0"},
+    }
+
+
+def test_fastapi_s_own_checks_answer_our_error_body(idle):
+    response = idle.get("/wan/v1/jobs", params={"limit": "many"})
+    assert response.status_code == 422 and response.json() == {"detail": response.json()["detail"]}
+    assert response.json()["detail"].startswith("limit: ")

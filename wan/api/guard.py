@@ -5,7 +5,8 @@ It is a route class, not app middleware or exception handlers, because the route
 added to the WebUI's own app after it started: middleware can no longer be added then, the
 host's exception handlers reshape errors (AUTOMATIC1111 drops the WWW-Authenticate header),
 and its other routes must stay exactly as they were. Answers are plain JSON responses built
-here, `{"detail": "..."}`, whatever handlers the host installed.
+here, `WanErrorBody` (`{"detail": "..."}`), whatever handlers the host installed; FastAPI's own
+parameter checks (RequestValidationError) answer the same body, worded like ours.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive
@@ -27,6 +29,14 @@ from wan.errors import JobNotFound, JobStateError, WanError
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class WanErrorBody(BaseModel):
+    """Every error answer of the API, whatever its status (the OpenAPI schema shows this)."""
+
+    detail: str = Field(
+        ..., description="what is wrong, naming the field or the job, e.g. 'wan.steps: ...'"
+    )
 
 
 class BodyTooLarge(Exception):
@@ -81,7 +91,8 @@ def error_status(exc: BaseException) -> int:
 
 
 def problem(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:
-    return JSONResponse({"detail": detail}, status_code=status, headers=dict(headers or {}))
+    body = WanErrorBody(detail=detail)
+    return JSONResponse({"detail": body.detail}, status_code=status, headers=dict(headers or {}))
 
 
 def validation_detail(exc: RequestValidationError) -> str:

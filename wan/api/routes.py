@@ -4,7 +4,8 @@ Mounted on the WebUI's app by the extension (`add_routes`, from `on_app_started`
 alone by `python -m wan serve` (`create_app`). Jobs go through the one `JobQueue` the tab and
 the CLI use. Bodies follow Deforum's API (`{"deforum_settings": {...} | [...]}`) plus `wan`,
 the RenderOptions. Auth, the body size limit and the error statuses live in `wan.api.guard`;
-the checks of request bodies in `wan.api.requests`.
+the checks of request bodies in `wan.api.requests`; what the OpenAPI schema says about each route
+(statuses, bodies, links) in `wan.api.docs`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,21 @@ from fastapi.security import HTTPBasic
 from starlette.requests import Request
 
 from wan import __version__
+from wan.api.docs import (
+    JOB_ID_PARAMETER,
+    PLAN_ANSWER,
+    VIDEO_ANSWER,
+    WanHealth,
+    WanJob,
+    WanJobList,
+    WanJobsAccepted,
+    WanLimits,
+    answer,
+    enhance_body_doc,
+    job_body_doc,
+    job_links,
+    responses,
+)
 from wan.api.guard import DEFAULT_MAX_BODY_BYTES, guarded_route_class, parse_api_auth
 from wan.api.requests import (
     EnhanceBody,
@@ -35,7 +51,7 @@ from wan.api.requests import (
 from wan.errors import WanError
 from wan.host.base import Host
 from wan.jobs import JobNotFound, JobQueue
-from wan.options.checks import PYDANTIC_V2
+from wan.limits import current_limits
 from wan.options.render_options import RenderOptions, options_to_dict
 from wan.planning.plan_service import plan_for, plan_request
 
@@ -45,34 +61,6 @@ __all__ = ["add_routes", "create_app", "parse_api_auth"]
 PREFIX = "/wan/v1"
 JOB_ID = re.compile(r"[0-9a-f]{12}")
 RULES = "rules"
-
-_SETTINGS_SCHEMA = {
-    "description": "Deforum settings: the JSON of a settings .txt file, or a list (one job each)",
-    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}],
-}
-_JOB_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["deforum_settings"],
-                    "properties": {
-                        "deforum_settings": _SETTINGS_SCHEMA,
-                        "wan": {"$ref": "#/components/schemas/RenderOptions"},
-                    },
-                }
-            }
-        },
-    }
-}
-
-
-def _enhance_body_doc() -> dict:
-    """EnhanceBody's schema inline (it has no nested models to reference)."""
-    schema = EnhanceBody.model_json_schema() if PYDANTIC_V2 else EnhanceBody.schema()
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 async def json_body(request: Request) -> Any:
@@ -91,7 +79,8 @@ def add_routes(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
     """Add the /wan/v1 routes to `app`; its other routes are left as they are."""
-    app.include_router(_router(queue, host, auth, max_body_bytes))
+    openapi_version = getattr(app, "openapi_version", "3.1.0")
+    app.include_router(_router(queue, host, auth, max_body_bytes, openapi_version))
 
 
 def create_app(queue: JobQueue, host: Host, auth: Mapping[str, str] | None = None) -> FastAPI:
@@ -106,7 +95,11 @@ def create_app(queue: JobQueue, host: Host, auth: Mapping[str, str] | None = Non
 
 
 def _router(
-    queue: JobQueue, host: Host, auth: Mapping[str, str] | None, max_body_bytes: int
+    queue: JobQueue,
+    host: Host,
+    auth: Mapping[str, str] | None,
+    max_body_bytes: int,
+    openapi_version: str,
 ) -> APIRouter:
     # The guard checks credentials before anything else; HTTPBasic only shows them in the docs.
     docs_auth = [Depends(HTTPBasic(auto_error=False))] if auth else []
@@ -117,22 +110,53 @@ def _router(
         dependencies=docs_auth,
     )
 
-    @router.get("/health")
+    def documented(*statuses: int, ok: dict | None = None) -> dict:
+        return responses(*statuses, auth=bool(auth), ok=ok)
+
+    job_body = job_body_doc(openapi_version)
+    by_id = job_links("$response.body#/id")
+
+    @router.get(
+        "/health",
+        operation_id="wan_health",
+        response_model=None,
+        responses=documented(ok={200: answer(WanHealth, "the API answers")}),
+    )
     def health() -> dict:
         """The API answers: its version and host."""
         return {"status": "ok", "version": __version__, "host": host.name}
 
-    @router.get("/options", response_model=RenderOptions)
+    @router.get(
+        "/options", operation_id="wan_options", response_model=RenderOptions, responses=documented()
+    )
     def options() -> dict:
         """The render options a job gets when its `wan` object leaves them out."""
         return options_to_dict(request_options({}, host.option_defaults()))
 
-    @router.get("/models")
+    @router.get(
+        "/limits", operation_id="wan_limits", response_model=WanLimits, responses=documented()
+    )
+    def limits() -> dict:
+        """How much work one request may ask for (frames, size, steps, image bytes, ...)."""
+        return current_limits().to_dict()
+
+    @router.get(
+        "/models",
+        operation_id="wan_models",
+        response_model=None,
+        responses=documented(ok={200: answer(None, "catalog, installed and smoke models")}),
+    )
     def models() -> dict:
         """Catalog models, installed or not, with what each takes and how it fits here."""
         return _models_payload(host)
 
-    @router.post("/plan", openapi_extra=_JOB_BODY)
+    @router.post(
+        "/plan",
+        operation_id="wan_plan",
+        openapi_extra=job_body,
+        response_model=None,
+        responses=documented(413, 422, ok={200: PLAN_ANSWER}),
+    )
     def plan(body: Any = _JSON_BODY) -> Any:
         """The clip plan of each settings object (a list body answers a list)."""
         config = host.store_config()
@@ -145,7 +169,13 @@ def _router(
                 plans.append(plan_request(settings, options, config)[1])
         return plans if isinstance(body["deforum_settings"], list) else plans[0]
 
-    @router.post("/enhance", openapi_extra=_enhance_body_doc())
+    @router.post(
+        "/enhance",
+        operation_id="wan_enhance",
+        openapi_extra=enhance_body_doc(EnhanceBody),
+        response_model=None,
+        responses=documented(413, 422, ok={200: answer(None, "the enhanced prompt")}),
+    )
     def enhance(body: Any = _JSON_BODY) -> dict:
         """One prompt rewritten for Wan with its camera phrase (rules or a prompt model)."""
         from wan.prompting.enhance import enhance_prompts
@@ -158,7 +188,16 @@ def _router(
             (result,) = enhance_prompts([request], model=given.model, store_config=config)
         return {"request": request.to_dict(), **result.to_dict()}
 
-    @router.post("/jobs", status_code=202, openapi_extra=_JOB_BODY)
+    accepted = answer(WanJobsAccepted, "queued", links=job_links("$response.body#/job_ids/0"))
+
+    @router.post(
+        "/jobs",
+        status_code=202,
+        operation_id="wan_submit",
+        openapi_extra=job_body,
+        response_model=None,
+        responses=documented(413, 422, ok={202: accepted}),
+    )
     def submit(body: Any = _JSON_BODY) -> dict:
         """Queue one render per settings object; poll GET /jobs/{id}."""
         items = job_items(body)
@@ -173,35 +212,72 @@ def _router(
             "jobs": [job.to_dict() for job in jobs],
         }
 
-    @router.get("/jobs")
+    @router.get(
+        "/jobs",
+        operation_id="wan_list_jobs",
+        response_model=None,
+        responses=documented(422, ok={200: answer(WanJobList, "jobs, newest first")}),
+    )
     def list_jobs(limit: int = Query(200, ge=1, le=1000)) -> dict:
         """Jobs, newest first."""
         return {"jobs": [job.to_dict() for job in queue.list(limit)]}
 
-    @router.get("/jobs/{job_id}")
-    def get_job(job_id: str) -> dict:
+    @router.get(
+        "/jobs/{job_id}",
+        openapi_extra=JOB_ID_PARAMETER,
+        operation_id="wan_get_job",
+        response_model=None,
+        responses=documented(404, ok={200: answer(WanJob, "the job", links=by_id)}),
+    )
+    def get_job(request: Request) -> dict:
         """Status, phase, progress, outputs and error of a job."""
-        return queue.get(_checked_id(job_id)).to_dict()
+        return queue.get(_job_id(request)).to_dict()
 
-    @router.delete("/jobs/{job_id}")
-    def cancel_job(job_id: str) -> dict:
+    @router.delete(
+        "/jobs/{job_id}",
+        openapi_extra=JOB_ID_PARAMETER,
+        operation_id="wan_cancel_job",
+        response_model=None,
+        responses=documented(404, 409, ok={200: answer(WanJob, "cancelled", links=by_id)}),
+    )
+    def cancel_job(request: Request) -> dict:
         """Cancel: a queued job at once, a running one when the renderer next checks."""
-        return queue.cancel(_checked_id(job_id)).to_dict()
+        return queue.cancel(_job_id(request)).to_dict()
 
-    @router.post("/jobs/{job_id}/retry", status_code=202)
-    def retry_job(job_id: str) -> dict:
+    @router.post(
+        "/jobs/{job_id}/retry",
+        openapi_extra=JOB_ID_PARAMETER,
+        status_code=202,
+        operation_id="wan_retry_job",
+        response_model=None,
+        responses=documented(404, 409, ok={202: answer(WanJob, "queued again", links=by_id)}),
+    )
+    def retry_job(request: Request) -> dict:
         """Queue a failed, cancelled or interrupted job again, in a new run folder."""
-        return queue.retry(_checked_id(job_id)).to_dict()
+        return queue.retry(_job_id(request)).to_dict()
 
-    @router.post("/jobs/{job_id}/resume", status_code=202)
-    def resume_job(job_id: str) -> dict:
+    @router.post(
+        "/jobs/{job_id}/resume",
+        openapi_extra=JOB_ID_PARAMETER,
+        status_code=202,
+        operation_id="wan_resume_job",
+        response_model=None,
+        responses=documented(404, 409, ok={202: answer(WanJob, "queued again", links=by_id)}),
+    )
+    def resume_job(request: Request) -> dict:
         """Queue a stopped job again; it continues its run folder (finished clips kept)."""
-        return queue.resume(_checked_id(job_id)).to_dict()
+        return queue.resume(_job_id(request)).to_dict()
 
-    @router.get("/jobs/{job_id}/video", response_class=FileResponse)
-    def job_video(job_id: str) -> FileResponse:
+    @router.get(
+        "/jobs/{job_id}/video",
+        openapi_extra=JOB_ID_PARAMETER,
+        operation_id="wan_job_video",
+        response_class=FileResponse,
+        responses=documented(404, 409, ok={200: VIDEO_ANSWER}),
+    )
+    def job_video(request: Request) -> FileResponse:
         """The finished video (409 until the job SUCCEEDED)."""
-        checked = _checked_id(job_id)
+        checked = _job_id(request)
         return FileResponse(
             queue.video_path(checked), media_type="video/mp4", filename=f"wan-{checked}.mp4"
         )
@@ -209,8 +285,10 @@ def _router(
     return router
 
 
-def _checked_id(job_id: str) -> str:
-    """Ids are 12 lowercase hex characters; anything else is refused before any lookup."""
+def _job_id(request: Request) -> str:
+    """Ids are 12 lowercase hex characters; anything else is refused before any lookup (404:
+    read here, not as a FastAPI parameter, whose check would answer 422)."""
+    job_id = str(request.path_params["job_id"])
     if not JOB_ID.fullmatch(job_id):
         raise JobNotFound(f"no job {job_id[:40]!r}: job ids are 12 lowercase hex characters")
     return job_id
@@ -237,8 +315,8 @@ def _enhancer_lock(host: Host, model: str) -> AbstractContextManager:
 
 
 def _models_payload(host: Host) -> dict:
-    from wan.models.catalog import wan_entries
     from wan.models.report import model_row, models_payload
+    from wan.models.catalog import wan_entries
     from wan.models.system import probe_system
 
     system = probe_system()
