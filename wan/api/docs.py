@@ -20,6 +20,7 @@ from wan.api.guard import WanErrorBody
 from wan.api.requests import MAX_JOBS_PER_REQUEST
 from wan.jobs.status import PHASES, STATUSES
 from wan.limits import HELP, Limits
+from wan.options.checks import model_schema
 
 REF = "#/components/schemas/"
 # A data URL, the one way a request may carry an image (`wan.api.requests` checks the rest).
@@ -195,7 +196,7 @@ def job_body_doc(openapi_version: str) -> dict[str, Any]:
 
 def enhance_body_doc(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` of POST /enhance: the body model's schema inline (it nests no model)."""
-    schema = model.model_json_schema() if hasattr(model, "model_json_schema") else model.schema()
+    schema = model_schema(model)
     schema["description"] = (
         f"{schema.get('description', '')} A prompt model that is not installed is refused with 422."
     ).strip()

@@ -315,8 +315,8 @@ def _enhancer_lock(host: Host, model: str) -> AbstractContextManager:
 
 
 def _models_payload(host: Host) -> dict:
-    from wan.models.report import model_row, models_payload
     from wan.models.catalog import wan_entries
+    from wan.models.report import model_row, models_payload
     from wan.models.system import probe_system
 
     system = probe_system()
