@@ -3,11 +3,12 @@ stateful (the links from POST /jobs to the job routes) included. Prints, per aut
 requests sent, the server errors (5xx), the schema mismatches (status code, content type,
 body and headers not as the OpenAPI schema says) and each check's passes and failures.
 
-The server gets fresh data, output and models folders, so the jobs it queues ask for models
-that are not installed and fail at once: nothing long renders. tests/api/test_schemathesis.py
+The server gets fresh data, output, models and Hugging Face cache folders, so the jobs it queues
+ask for models that are not installed and fail at once: nothing long renders, and the server is
+stopped (as by Ctrl+C) when the run ends. tests/api/test_schemathesis.py
 runs the same with few examples; this is the full run.
 
-    python fuzz/api_schemathesis.py [--max-examples 500] [--seed N] [--keep DIR]
+    python fuzz/api_schemathesis.py [--max-examples 100] [--minutes 5] [--seed N] [--keep DIR]
 
 Exits 1 when a check failed (the schemathesis output is printed), 0 otherwise.
 """
@@ -85,7 +86,10 @@ def read_figures(report: Path) -> Figures:
         for line in lines:
             if not line.startswith('{"ScenarioFinished"'):
                 continue
-            recorder = json.loads(line)["ScenarioFinished"]["recorder"]
+            try:
+                recorder = json.loads(line)["ScenarioFinished"]["recorder"]
+            except ValueError:  # the last line of a run stopped while writing it
+                continue
             for interaction in recorder.get("interactions", {}).values():
                 response = interaction.get("response") or {}
                 status = response.get("status_code")
@@ -110,6 +114,7 @@ def served(folder: Path, auth: str | None = None) -> Iterator[str]:
         "WAN_DATA_DIR": str(folder / "data"),
         "WAN_CACHE_DIR": str(folder / "cache"),
         "WAN_SMOKE_DIR": str(folder / "smoke"),
+        "HF_HUB_CACHE": str(folder / "hf-cache"),  # models downloaded there are not found
     }
     env.pop("WAN_MODELS_DIR", None)
     (folder / "models").mkdir(parents=True, exist_ok=True)
@@ -143,6 +148,17 @@ def _announced_url(server: subprocess.Popen, log_path: Path, wait: float = 60) -
     raise RuntimeError(f"the server did not start; see {log_path}")
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How the schemathesis CLI ended: its exit status and output, and whether the time limit
+    stopped it (its report then holds what it did until then)."""
+
+    returncode: int
+    output: str
+    stopped: bool
+    seconds: float
+
+
 def run_schemathesis(
     url: str,
     report: Path,
@@ -150,9 +166,10 @@ def run_schemathesis(
     max_examples: int,
     auth: str | None = None,
     seed: int | None = None,
-    timeout: float | None = None,
-) -> subprocess.CompletedProcess:
-    """The schemathesis CLI against `url`'s /openapi.json; its NDJSON report goes to `report`."""
+    limit: float | None = None,
+) -> Outcome:
+    """The schemathesis CLI against `url`'s /openapi.json; its NDJSON report goes to `report`.
+    Past `limit` seconds it is interrupted as by Ctrl+C, which still closes the report."""
     command = [sys.executable, "-c", CLI, "run", f"{url}/openapi.json"]
     command += ["--checks", ",".join(AUTH_CHECKS if auth else CHECKS)]
     command += ["--phases", PHASES, "--max-examples", str(max_examples), "--workers", "1"]
@@ -160,14 +177,24 @@ def run_schemathesis(
     command += ["--report", "ndjson", "--report-ndjson-path", str(report)]
     command += ["--auth", auth] if auth else []
     command += ["--seed", str(seed)] if seed is not None else []
-    return subprocess.run(
-        command,
-        cwd=report.parent,  # anything it writes stays beside the report
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    output_path = report.with_suffix(".out")
+    started = time.monotonic()
+    with output_path.open("w", encoding="utf-8") as output:
+        # cwd: the folders it writes (.hypothesis, .schemathesis) stay beside the report
+        run = subprocess.Popen(command, cwd=report.parent, stdout=output, stderr=output)
+        try:
+            run.wait(timeout=limit)
+            stopped = False
+        except subprocess.TimeoutExpired:
+            run.send_signal(signal.SIGINT)
+            stopped = True
+            try:
+                run.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                run.wait()
+    text = output_path.read_text(encoding="utf-8", errors="replace")
+    return Outcome(run.returncode, text, stopped, time.monotonic() - started)
 
 
 def fuzz(
@@ -175,34 +202,45 @@ def fuzz(
     auth: str | None,
     max_examples: int,
     seed: int | None = None,
-    timeout: float | None = None,
-) -> tuple[subprocess.CompletedProcess, Figures]:
+    limit: float | None = None,
+) -> tuple[Outcome, Figures]:
     """One full run: a fresh server, schemathesis against it, the figures of its report."""
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / "schemathesis.ndjson"
     with served(folder / "server", auth) as url:
-        result = run_schemathesis(
-            url, report, max_examples=max_examples, auth=auth, seed=seed, timeout=timeout
+        outcome = run_schemathesis(
+            url, report, max_examples=max_examples, auth=auth, seed=seed, limit=limit
         )
-    return result, read_figures(report)
+    return outcome, read_figures(report)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int, default=500, help="per operation (500)")
+    parser.add_argument("--max-examples", type=int, default=100, help="per operation (100)")
+    parser.add_argument(
+        "--minutes", type=float, default=5, help="per auth mode; then stopped, figures kept (5)"
+    )
     parser.add_argument("--seed", type=int, default=None, help="schemathesis seed (random)")
     parser.add_argument("--keep", type=Path, default=None, help="folder for logs and reports")
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="wan-fuzz-api-"))
     failed = False
     for name, mode, auth in (("no-auth", "without auth", None), ("api-auth", "--api-auth", AUTH)):
-        result, figures = fuzz(folder / name, auth, args.max_examples, args.seed)
-        print(f"== {mode} (at most {args.max_examples} examples per operation)", flush=True)
+        outcome, figures = fuzz(
+            folder / name, auth, args.max_examples, args.seed, args.minutes * 60
+        )
+        ended = "stopped at the time limit" if outcome.stopped else "finished"
+        print(
+            f"== {mode}: at most {args.max_examples} examples per operation; {ended} after "
+            f"{outcome.seconds:.0f} s",
+            flush=True,
+        )
         print("\n".join(figures.lines()), flush=True)
-        if result.returncode != 0:
+        bad = figures.server_errors or figures.mismatches or sum(figures.failed.values())
+        if bad or (outcome.returncode != 0 and not outcome.stopped):
             failed = True
-            print(result.stdout[-20000:], result.stderr[-5000:], sep="\n")
-    print(f"reports and server logs: {folder}")
+            print(outcome.output[-20000:], flush=True)
+    print(f"reports, schemathesis output and server logs: {folder}")
     return 1 if failed else 0
 
 

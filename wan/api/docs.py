@@ -1,5 +1,6 @@
-"""What the OpenAPI schema says about the /wan/v1 routes: the error body, each route's statuses,
-the answers' models, the request bodies and the links between the job routes.
+"""What the OpenAPI schema says about the /wan/v1 routes: each route's statuses (errors with the
+guard's `WanErrorBody`), the answers' models, the request bodies and the links between the job
+routes.
 
 The routes read their bodies themselves (`wan.api.requests`, so every error names its field the
 same way), which leaves FastAPI nothing to document them from; the schemas here are built from
@@ -151,7 +152,8 @@ def job_body_doc(openapi_version: str) -> dict[str, Any]:
     settings = {
         "description": (
             "Deforum settings: the JSON of a settings .txt file, or a list of them (one job "
-            "each). Settings Deforum cannot animate are refused with 422 naming the key."
+            "each). Settings Deforum cannot animate are refused with 422 naming the key, and so "
+            "is an init_image that is not a base64 data URL."
         ),
         "oneOf": [
             {"type": "object"},
