@@ -19,6 +19,12 @@ def test_plan_returns_clips_with_motion(idle):
     assert len(idle.get("/wan/v1/jobs").json()["jobs"]) == before  # planning queues nothing
 
 
+def test_wan_null_is_the_defaults_as_the_schema_says(idle):
+    response = idle.post("/wan/v1/plan", json={"deforum_settings": SETTINGS, "wan": None})
+    assert response.status_code == 200, response.text
+    assert response.json()["frames"] == SETTINGS["max_frames"]
+
+
 def test_plan_of_a_list_with_enhanced_prompts_and_overrides(idle):
     body = job_body(
         [SETTINGS, {**SETTINGS, "prompts": {"0": "a blue boat"}}],

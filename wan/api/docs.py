@@ -26,6 +26,10 @@ from wan.options.checks import model_schema
 REF = "#/components/schemas/"
 # A data URL, the one way a request may carry an image (`wan.api.requests` checks the rest).
 DATA_URL_PATTERN = r"^\s*[Dd][Aa][Tt][Aa]:"
+# The forms wan.render.sizes and the clip prompt keys take (a size past the model's or the
+# limits' is still a 422).
+SIZE_PATTERN = r"^\s*[0-9]+\s*[xX×*]\s*[0-9]+\s*$"
+CLIP_INDEX_PATTERN = r"^\s*[0-9]+\s*$"
 
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 Phase = Literal[PHASES]  # type: ignore[valid-type]
@@ -178,7 +182,12 @@ def job_body_doc(openapi_version: str) -> dict[str, Any]:
                             "description": "a base64 data URL; requests never name files",
                         },
                         openapi_version,
-                    )
+                    ),
+                    "size": nullable({"type": "string", "pattern": SIZE_PATTERN}, openapi_version),
+                    "prompt_overrides": {
+                        "type": "object",
+                        "propertyNames": {"pattern": CLIP_INDEX_PATTERN},
+                    },
                 },
             },
         ],
