@@ -189,7 +189,7 @@ def run_schemathesis(
             run.send_signal(signal.SIGINT)
             stopped = True
             try:
-                run.wait(timeout=120)
+                run.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 run.kill()
                 run.wait()

@@ -44,6 +44,7 @@ def job_count(client) -> int:
         (job_body([SETTINGS, {**SETTINGS, "fps": -1}]), ["deforum_settings[1]", "fps"]),
         (job_body([SETTINGS, 7]), ["deforum_settings[1]", "settings object"]),
         (job_body(model="no-such-model"), ["wan.model", "no-such-model"]),
+        (job_body([SETTINGS], model="odd\x04name"), ["wan.model: ", "odd"]),  # quoted as repr
     ],
 )
 def test_bad_bodies_name_the_field(idle, route, body, words):

@@ -151,8 +151,8 @@ def naming_models(options: RenderOptions) -> Iterator[None]:
             (f"{OPTIONS}.model", options.model),
             (f"{OPTIONS}.enhance.model", options.enhance.model),
         )
-        for key, ref in keys:
-            if ref and ref in text and not text.startswith(OPTIONS):
+        for key, ref in keys:  # the message may quote the name as it is or as its repr
+            if ref and (ref in text or repr(ref) in text) and not text.startswith(OPTIONS):
                 raise RequestError(f"{key}: {text}") from exc
         raise
 
