@@ -162,6 +162,7 @@ def test_choices_match_the_memory_plan() -> None:
         ({"loras": [{"path": "a", "weight": 1}]}, "unknown option 'weight' in loras"),
         ({"enhance": {"lang": "fr"}}, "enhance.lang 'fr': use one of en, zh"),
         ({"prompt_overrides": {"first": "x"}}, "clip index 'first': use a clip number 0, 1"),
+        ({"prompt_overrides": {"\u00b2": "x"}}, "clip index '\u00b2': use a clip number 0, 1"),
         ({"prompt_overrides": {"1": " "}}, "clip 1: the prompt must be non-empty text"),
         ({"init_image": "https://x.org/a.png"}, "init_image 'https://x.org/a.png': URLs are not"),
         ({"size": "big"}, "size 'big': use WIDTHxHEIGHT with positive whole numbers"),

@@ -152,7 +152,7 @@ def check_clip_prompts(value: Any) -> dict[int, str]:
 
 def _clip_index(key: Any) -> int:
     text = str(key).strip() if not isinstance(key, bool) else ""
-    if not text.isdigit():
+    if not text.isdecimal() or not text.isascii():
         raise ValueError(f"clip index {key!r}: use a clip number 0, 1, 2, ... (0 is the first)")
     return int(text)
 
