@@ -13,19 +13,10 @@ import wan.planning.plan_service
 import wan.render.model_session
 import wan.render.runner
 from tests.api.server import job_body
+from tests.test_plan_conditioning import SHORT
 from wan.cli.main import main
 from wan.cli.output import EXIT_BAD_INPUT, EXIT_BUG, EXIT_INTERRUPTED
 from wan.errors import Cancelled, InternalError, WanError
-
-SHORT = {
-    "animation_mode": "2D",
-    "max_frames": 6,
-    "fps": 16,
-    "W": 64,
-    "H": 64,
-    "seed": 3,
-    "prompts": {"0": "a red lighthouse"},
-}
 
 
 def render(tmp_path, capsys, **settings) -> tuple[int, str]:

@@ -14,6 +14,7 @@ from PIL import Image
 from wan.cli.main import main
 from wan.planning.plan_service import plan_request
 
+# A one-clip 2D animation the smoke models render in a second (also tests/test_error_kinds.py).
 SHORT = {
     "animation_mode": "2D",
     "max_frames": 6,
