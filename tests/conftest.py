@@ -48,3 +48,23 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
 def smoke_root(isolated_environment: Path) -> Path:
     """The session-wide smoke model cache: models are built once per test run."""
     return isolated_environment / "smoke"
+
+
+def jobs_in(data_dir: Path) -> list:
+    """The jobs of the queue database in `data_dir` (what a CLI run queued there)."""
+    from wan.host.standalone import StandaloneHost
+    from wan.jobs import JobQueue
+
+    queue = JobQueue(StandaloneHost(), db_path=data_dir / "jobs.sqlite3", autostart=False)
+    try:
+        return queue.list()
+    finally:
+        queue.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder (job queue, GPU lock) of this test's own."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("WAN_DATA_DIR", str(folder))
+    return folder

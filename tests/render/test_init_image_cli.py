@@ -8,28 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import jobs_in
 from tests.jobs.conftest import settings
 from tests.render.image_files import black_png, lying_png, small_png
 from wan.cli.main import main
-from wan.host.standalone import StandaloneHost
-from wan.jobs import JobQueue
 
 TINY = ("--model", "tiny-t2v", "--size", "64x64", "--steps", "2", "--quiet")
-
-
-def jobs_in(data_dir: Path) -> list:
-    queue = JobQueue(StandaloneHost(), db_path=data_dir / "jobs.sqlite3", autostart=False)
-    try:
-        return queue.list()
-    finally:
-        queue.close()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "data"
-    monkeypatch.setenv("WAN_DATA_DIR", str(folder))
-    return folder
 
 
 def render(tmp_path: Path, capsys, image: bytes, use_settings: bool) -> tuple[int, str, Path]:
