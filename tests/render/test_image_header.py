@@ -12,8 +12,7 @@ from PIL import Image
 from tests.render.image_files import black_png, lying_png, small_png
 from wan.errors import OptionsError, RenderError
 from wan.limits import LimitError
-from wan.render.image_header import check_image_bytes, check_image_file
-from wan.render.model_session import decode_image
+from wan.render.image_header import check_image_bytes, check_image_file, decode_image
 
 EXIF = b"Exif\x00\x00"  # before a JPEG's frame header: the parser must skip it
 

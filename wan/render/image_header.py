@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wan.errors import OptionsError
+import numpy as np
+
+from wan.errors import OptionsError, RenderError
 from wan.limits import Limits, check_at_most, current_limits
 
 FORMATS = ("png", "jpeg", "webp")
@@ -153,3 +155,24 @@ def _webp(read: Read) -> ImageHeader | None:
         width, height = struct.unpack("<HH", body[6:10])
         return _sized("webp", width & 0x3FFF, height & 0x3FFF)
     return None
+
+
+def decode_image(path: str, where: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The image as RGB uint8 H x W x 3, resized to `size` (width, height) when given. Its
+    header is checked against the limits first (they may have changed since a job was queued),
+    so a too-large image is a clear error here, never Pillow's DecompressionBombError; Pillow's
+    own bound is raised to what passed."""
+    from PIL import Image
+
+    header = check_image_file(path, where)
+    if Image.MAX_IMAGE_PIXELS is not None and header.pixels > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = header.pixels  # within the WAN_LIMIT_MAX_IMAGE_PIXELS limit
+    try:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise RenderError(
+            f"{where}: its {header.format} data cannot be decoded ({type(exc).__name__}: "
+            f"{exc}); the file is damaged: give a png, jpeg or webp that opens in an image viewer"
+        ) from None
+    return np.asarray(rgb if size is None else rgb.resize(size, Image.LANCZOS))

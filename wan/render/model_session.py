@@ -23,7 +23,7 @@ from wan.models.system import SystemInfo, probe_system
 from wan.options.choices import OFFLOADS
 from wan.options.render_options import options_to_dict
 from wan.render.generate import ClipRequest, generate_clip
-from wan.render.image_header import check_image_file
+from wan.render.image_header import decode_image
 from wan.render.job import RenderJob, init_image_name
 from wan.render.loaded_model import LoadedModel
 from wan.render.lora import load_loras
@@ -115,26 +115,6 @@ class ModelSession:
             "memory_plan": self.applied.to_metadata() if self.applied else None,
             "notes": list(dict.fromkeys(self.notes)),
         }
-
-
-def decode_image(path: str, where: str, size: tuple[int, int]) -> np.ndarray:
-    """The image as RGB at `size`. Its header is checked against the limits again first (they
-    may have changed since the job was queued), so a too-large image is a clear error here,
-    never Pillow's DecompressionBombError; Pillow's own bound is raised to what passed."""
-    from PIL import Image
-
-    header = check_image_file(path, where)
-    if Image.MAX_IMAGE_PIXELS is not None and header.pixels > Image.MAX_IMAGE_PIXELS:
-        Image.MAX_IMAGE_PIXELS = header.pixels  # within the WAN_LIMIT_MAX_IMAGE_PIXELS limit
-    try:
-        with Image.open(path) as image:
-            rgb = image.convert("RGB")
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise RenderError(
-            f"{where}: its {header.format} data cannot be decoded ({type(exc).__name__}: "
-            f"{exc}); the file is damaged: give a png, jpeg or webp that opens in an image viewer"
-        ) from None
-    return np.asarray(rgb.resize(size, Image.LANCZOS))
 
 
 def _build(job: RenderJob, system: SystemInfo, plan: OptimizationPlan | None):
