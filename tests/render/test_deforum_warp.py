@@ -88,3 +88,59 @@ def test_bad_input_is_a_clear_error():
         warp_frame(image, FrameMotion(), settings, np.ones((4, 4), np.float32))
     with pytest.raises(SettingsError, match="8-bit colour image"):
         warp_frame(image.astype(np.float32), FrameMotion(), settings)
+
+
+def test_python_m_wan_warp_matches_every_case(tmp_path, capsys):
+    """The same cases through `python -m wan warp` as a user runs it (in this process)."""
+    from wan.cli.main import main
+
+    worst = 99.0
+    for name in CASE_NAMES:
+        folder = CASES / name
+        case = json.loads((folder / "case.json").read_text())
+        depth = ["--depth", str(folder / "depth.npy")] if (folder / "depth.npy").is_file() else []
+        out = tmp_path / name / "out.png"
+        argv = ["warp", str(folder / "settings.json"), "--image", str(folder / "input.png")]
+        argv += ["--frame", str(case["frame"]), "--steps", str(case["steps"]), "--out", str(out)]
+        assert main([*argv, *depth]) == 0, capsys.readouterr().err
+        written = capsys.readouterr().out.split()
+        assert len(written) == case["steps"]
+        for step, path in enumerate(written, start=1):
+            expected = f"expected_{step}.png" if case["steps"] > 1 else "expected.png"
+            worst = min(worst, psnr(read_png(Path(path)), read_png(folder / expected)))
+    assert worst >= MIN_PSNR, worst
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"--frame": "60"}, "frames 60 to 60: the animation has frames 0 to 59"),
+        ({"--steps": "0"}, "frames 4 to 3"),
+        ({"--depth": "wrong-shape"}, "of shape (4, 4); the image needs a numeric array of shape"),
+        ({"--depth": None}, "give --depth DEPTH.npy"),
+        ({"--image": "not-an-image"}, "not a readable image"),
+    ],
+)
+def test_warp_refuses_bad_input_naming_it(tmp_path, capsys, change, says):
+    from wan.cli.main import main
+
+    folder = CASES / "p06_3d_translate_xy_midas"
+    np.save(tmp_path / "wrong-shape.npy", np.ones((4, 4), np.float32))
+    (tmp_path / "not-an-image").write_text("hello")
+    flags = {
+        "--image": str(folder / "input.png"),
+        "--frame": "4",
+        "--steps": "1",
+        "--depth": str(folder / "depth.npy"),
+        "--out": str(tmp_path / "out.png"),
+    }
+    for key, value in change.items():
+        flags[key] = None if value is None else (
+            str(tmp_path / f"{value}.npy") if key == "--depth" else
+            str(tmp_path / value) if key == "--image" else value
+        )  # fmt: skip
+    argv = ["warp", str(folder / "settings.json")]
+    argv += [item for key, value in flags.items() if value is not None for item in (key, value)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and says in err and err.count("\n") == 1, err

@@ -22,6 +22,7 @@ from wan.cli.prompting import add_enhance_arguments
 from wan.cli.render import add_command as add_render_command
 from wan.cli.serve import add_command as add_serve_command
 from wan.cli.ui import add_command as add_ui_command
+from wan.cli.warp import add_command as add_warp_command
 from wan.core.deforum import defaults
 from wan.core.deforum.schedules import evaluate_schedules
 from wan.core.deforum.settings import DeforumSettings, load_settings
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     add_serve_command(commands)
     add_ui_command(commands)
     add_limits_command(commands)
+    add_warp_command(commands)
     return parser
 
 

@@ -318,3 +318,29 @@ def frame_motion(schedules, frame: int) -> FrameMotion:
     return FrameMotion(
         **{field: float(schedules[name][frame]) for field, name in _SCHEDULE_OF.items()}
     )
+
+
+def warp_chain(
+    image: np.ndarray, settings, frame: int, steps: int = 1, depth: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Deforum's warp of `image` at frames frame .. frame + steps - 1, each step warping the one
+    before (`settings`: a DeforumSettings; `depth` is used at every step): the frames after each
+    step."""
+    from wan.core.deforum.schedules import evaluate_schedule
+
+    last = frame + steps - 1
+    if steps < 1 or not frame >= 0 or last >= settings.max_frames:
+        raise SettingsError(
+            f"frames {frame} to {last}: the animation has frames 0 to {settings.max_frames - 1}; "
+            "give a frame (and steps) inside it"
+        )
+    schedules = {
+        name: evaluate_schedule(settings.schedules[name], settings.max_frames, settings.seed, name)
+        for name in WARP_SCHEDULES
+    }
+    warp = warp_settings_of(settings)
+    out = []
+    for index in range(frame, last + 1):
+        image = warp_frame(image, frame_motion(schedules, index), warp, depth)
+        out.append(image)
+    return out
