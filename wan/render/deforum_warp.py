@@ -168,11 +168,15 @@ def _flip_matrix(
     return homography @ np.vstack([recentre, [0, 0, 1]])
 
 
-def _rotation_4x4(about_x: float, about_y: float, about_z: float) -> np.ndarray:
-    """Rx @ Ry @ Rz (degrees) as a homogeneous 4 x 4 matrix."""
+def rotation_matrix(about_x: float, about_y: float, about_z: float) -> np.ndarray:
+    """Rx @ Ry @ Rz for angles in degrees (Deforum's "XYZ" order), 3 x 3."""
     a, b, c = (math.radians(v) for v in (about_x, about_y, about_z))
+    return _rx(a) @ _ry(b) @ _rz(c)
+
+
+def _rotation_4x4(about_x: float, about_y: float, about_z: float) -> np.ndarray:
     out = np.eye(4)
-    out[:3, :3] = _rx(a) @ _ry(b) @ _rz(c)
+    out[:3, :3] = rotation_matrix(about_x, about_y, about_z)
     return out
 
 
@@ -209,9 +213,7 @@ def _warp_3d(
     aspect = width / height if settings.aspect_ratio_old_formula else motion.aspect_ratio
     scale = math.tan(math.radians(motion.fov) / 2.0)
     rotation = torch.tensor(
-        _rx(math.radians(motion.rotation_3d_x))
-        @ _ry(math.radians(motion.rotation_3d_y))
-        @ _rz(math.radians(motion.rotation_3d_z)),
+        rotation_matrix(motion.rotation_3d_x, motion.rotation_3d_y, motion.rotation_3d_z),
         dtype=torch.float32,
     )
     shift = (
