@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from wan import __version__
+from wan.cli.guide import add_command as add_guide_command
 from wan.cli.jobs import add_command as add_jobs_command
 from wan.cli.limits import add_command as add_limits_command
 from wan.cli.models import add_commands as add_model_commands
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     add_ui_command(commands)
     add_limits_command(commands)
     add_warp_command(commands)
+    add_guide_command(commands)
     return parser
 
 

@@ -25,6 +25,8 @@ import numpy as np
 from wan.render.deforum_warp import TRANSLATION_SCALE_3D, WarpSettings, depth_to_z, rotation_matrix
 from wan.render.warp import model_steps
 
+GAP_PIXELS = 0.5  # neighbours parting by more than this in one model frame open a gap
+
 
 @dataclass(frozen=True)
 class CameraGuide:
@@ -69,6 +71,10 @@ def camera_guide(
 
 
 def _guide_3d(source, schedules, settings, start_frame, num_model_frames, fps, model_fps, depth):
+    """Deforum's 3D warp of every model frame, composed as sampling maps: map k is map k-1 read
+    where step k's warp samples, so frame k samples the source once. Each step uses the depth
+    carried to that frame, equalised again (Deforum equalises a fresh depth map every frame, so
+    a forward camera magnifies by the same factor each frame instead of reaching the scene)."""
     import torch
 
     height, width = source.shape[:2]
@@ -81,37 +87,48 @@ def _guide_3d(source, schedules, settings, start_frame, num_model_frames, fps, m
             return np.full(positions.shape, neutral)
         return np.interp(positions, np.arange(len(values)), np.asarray(values, np.float64))
 
-    z = depth_to_z(depth, settings, (height, width)).astype(np.float64)
-    y, x = np.meshgrid(np.linspace(-1, 1, height), np.linspace(-1, 1, width), indexing="ij")
-    points = np.stack((x.ravel(), y.ravel(), z.ravel()), axis=1)
     rx, ry, rz = (at(f"rotation_3d_{a}", 0.0) * ratio for a in "xyz")
     tx, ty, tz = (at(f"translation_{a}", 0.0) * ratio for a in "xyz")
     fov, aspect_at = at("fov_schedule", 70.0), at("aspect_ratio_schedule", 1.0)
-    rotation, shift = np.eye(3), np.zeros(3)
+    y, x = np.meshgrid(np.linspace(-1, 1, height), np.linspace(-1, 1, width), indexing="ij")
     grid = torch.nn.functional.affine_grid(
-        torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]]), [1, 1, height, width],
-        align_corners=False,
-    )[0].numpy()  # fmt: skip
-    pixels = torch.from_numpy(source.astype(np.float32)).permute(2, 0, 1)[None]
+        torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=torch.float64),
+        [1, 1, height, width], align_corners=False,
+    )[0]  # fmt: skip
+    source_t = torch.from_numpy(source.astype(np.float32)).permute(2, 0, 1)[None]
+    depth_t = None if depth is None else torch.from_numpy(np.asarray(depth, np.float64))[None, None]
+    where = grid.clone()  # map 0: every pixel reads itself
+    valid = torch.ones(1, 1, height, width, dtype=torch.float64)
     frames, masks = [source], [np.ones((height, width), np.uint8)]
     for k in range(len(positions)):
+        carried = None if depth_t is None else _sample(depth_t, where, "bilinear")[0, 0].numpy()
+        z = depth_to_z(carried, settings, (height, width)).astype(np.float64)
+        points = np.stack((x.ravel(), y.ravel(), z.ravel()), axis=1)
         step = rotation_matrix(rx[k], ry[k], rz[k])
-        rotation = rotation @ step
-        shift = shift @ step + np.array([-tx[k], ty[k], -tz[k]]) * TRANSLATION_SCALE_3D
+        shift = np.array([-tx[k], ty[k], -tz[k]]) * TRANSLATION_SCALE_3D
         scale = math.tan(math.radians(fov[k]) / 2)
         aspect = width / height if settings.aspect_ratio_old_formula else aspect_at[k]
-        moved = points @ rotation + shift
-        offset = (_project(moved, scale, aspect) - _project(points, scale, aspect)).reshape(
-            height, width, 2
-        )
-        sample = torch.from_numpy((grid - offset).astype(np.float32))[None]
-        warped = torch.nn.functional.grid_sample(
-            pixels, sample, mode=settings.sampling_mode, padding_mode=settings.padding_mode,
-            align_corners=False,
-        )  # fmt: skip
+        offset = _project(points @ step + shift, scale, aspect) - _project(points, scale, aspect)
+        offset = torch.from_numpy(np.nan_to_num(offset, nan=8.0).reshape(height, width, 2))
+        reads = grid - offset  # where step k's warp reads frame k-1
+        moved = _sample((where - grid).permute(2, 0, 1)[None], reads, "bilinear", "border")
+        where = reads + moved[0].permute(1, 2, 0)  # off-frame reads stay off-frame
+        opened = torch.from_numpy(_opened(offset.numpy(), width, height))[None, None]
+        kept = 1.0 - _sample(opened, reads, "nearest", "border")
+        valid = _sample(valid, reads, "nearest") * kept
+        warped = _sample(source_t.double(), where, settings.sampling_mode, settings.padding_mode)
         frames.append(warped[0].clamp(0, 255).permute(1, 2, 0).numpy().astype(np.uint8))
-        masks.append(_revealed_mask(grid, offset, moved[:, 2]))
+        masks.append(valid[0, 0].numpy().astype(np.uint8))
     return CameraGuide(np.stack(frames), np.stack(masks))
+
+
+def _sample(image, where, mode: str, padding: str = "zeros"):
+    """grid_sample of (1, C, H, W) at normalised positions (H, W, 2), align_corners off."""
+    import torch
+
+    return torch.nn.functional.grid_sample(
+        image, where[None].to(image.dtype), mode=mode, padding_mode=padding, align_corners=False
+    )
 
 
 def _project(points: np.ndarray, scale: float, aspect: float) -> np.ndarray:
@@ -119,17 +136,17 @@ def _project(points: np.ndarray, scale: float, aspect: float) -> np.ndarray:
     return np.stack((points[:, 0] / (depth * scale * aspect), points[:, 1] / (depth * scale)), 1)
 
 
-def _revealed_mask(grid: np.ndarray, offset: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """1 where some source pixel lands (forward: each source pixel moves by its own offset, the
-    nearest one wins a target pixel), 0 where none does: off-frame or disoccluded."""
-    height, width = offset.shape[:2]
-    target = grid + offset  # normalised positions the source pixels move to
-    col = np.rint((target[..., 0] + 1) * width / 2 - 0.5)
-    row = np.rint((target[..., 1] + 1) * height / 2 - 0.5)
-    inside = np.isfinite(col) & np.isfinite(row) & (col >= 0) & (col < width)
-    inside &= (row >= 0) & (row < height)
-    covered = np.zeros((height, width), np.uint8)
-    covered[row[inside].astype(int), col[inside].astype(int)] = 1
-    # a surface stretched by less than 2x leaves one-pixel gaps between its samples: close them,
-    # so only real holes (revealed background, off-frame) stay 0
-    return cv2.morphologyEx(covered, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+def _opened(offset: np.ndarray, width: int, height: int) -> np.ndarray:
+    """1 where one step's warp opens a gap: the displacements of neighbouring pixels part by
+    more than half a pixel (a nearer surface moving away from a farther one). A smooth zoom or
+    turn parts neighbours by far less, so it reveals nothing inside the frame."""
+    px = offset[..., 0] * width / 2
+    py = offset[..., 1] * height / 2
+    gap = np.zeros(offset.shape[:2], np.float64)
+    part_x = np.abs(np.diff(px, axis=1)) > GAP_PIXELS
+    part_y = np.abs(np.diff(py, axis=0)) > GAP_PIXELS
+    gap[:, :-1] += part_x
+    gap[:, 1:] += part_x
+    gap[:-1] += part_y
+    gap[1:] += part_y
+    return (gap > 0).astype(np.float64)

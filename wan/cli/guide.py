@@ -1,0 +1,66 @@
+"""`python -m wan guide`: the whole animation's camera guide rendered from an image in seconds,
+so a user sees the camera path (and what it reveals) before spending GPU minutes."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from wan.cli.output import print_json
+from wan.core.deforum.schedules import evaluate_schedule
+from wan.core.deforum.settings import load_settings
+from wan.core.sizes import choose_size
+from wan.models.identify import profile_for
+from wan.planning.plan_service import plan_for
+from wan.render.camera_guide import plan_guide, shaded, test_card
+from wan.render.deforum_warp import WARP_SCHEDULES, warp_settings_of
+from wan.render.image_header import decode_image
+from wan.render.video import write_video
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    command = commands.add_parser(
+        "guide", help="preview the camera path: the camera guide video, no video model"
+    )
+    command.add_argument("settings", help="Deforum settings file (.txt/.json) or run folder")
+    command.add_argument("--image", default=None, help="the first frame (default: a test card)")
+    command.add_argument("--model", default=None, help="the model whose size and fps to use")
+    command.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the model's)")
+    command.add_argument("--out", required=True, help="the guide video (.mp4)")
+    command.add_argument("--json", action="store_true", help="print the result as JSON")
+    command.set_defaults(run=run_guide)
+
+
+def run_guide(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    settings = load_settings(args.settings)
+    profile = profile_for(args.model)
+    size = choose_size(settings.width, settings.height, profile, args.size)
+    source = (
+        decode_image(args.image, f"--image {args.image}", size.size)
+        if args.image
+        else test_card(size.width, size.height)
+    )
+    schedules = {
+        name: evaluate_schedule(settings.schedules[name], settings.max_frames, settings.seed, name)
+        for name in (*WARP_SCHEDULES, "translation_z")
+    }
+    plan = plan_for(settings, {"model": args.model})
+    guide = plan_guide(source, plan, schedules, warp_settings_of(settings))
+    video = write_video(shaded(guide), args.out, profile.native_fps, keep_frames=False)
+    seconds = time.perf_counter() - started
+    kept = float(guide.masks[-1].mean())  # of the last clip's first frame
+    if args.json:
+        print_json({
+            "video": str(video.path), "frames": video.frames, "fps": profile.native_fps,
+            "size": list(size.size), "clips": len(plan.clips), "seconds": round(seconds, 2),
+            "last_frame_from_clip_start": round(kept, 3),
+        })  # fmt: skip
+    else:
+        print(
+            f"{video.frames} model frames at {profile.native_fps:g} fps, {size.width}x"
+            f"{size.height}, {len(plan.clips)} clip(s), in {seconds:.1f} s; the last frame keeps "
+            f"{kept:.0%} of its clip's first (darker: revealed, for the video model to invent)"
+        )
+        print(video.path)
+    return 0
