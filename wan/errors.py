@@ -98,6 +98,10 @@ class RequestError(WanError):
     """A request field a remote caller may not use as given; the message names the field."""
 
 
+class MotionInputError(WanError):
+    """A video whose camera motion cannot be measured: fewer than 2 frames, frames of two sizes."""
+
+
 class Cancelled(Exception):
     """The user cancelled the render; finished clips are kept. Not a WanError: a cancel is
     reported as cancelled, never as bad input."""
