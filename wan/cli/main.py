@@ -17,6 +17,7 @@ from wan.cli.guide import add_command as add_guide_command
 from wan.cli.jobs import add_command as add_jobs_command
 from wan.cli.limits import add_command as add_limits_command
 from wan.cli.models import add_commands as add_model_commands
+from wan.cli.motion import add_command as add_motion_command
 from wan.cli.output import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, print_json
 from wan.cli.prompting import add_command as add_enhance_command
 from wan.cli.prompting import add_enhance_arguments
@@ -109,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     add_limits_command(commands)
     add_warp_command(commands)
     add_guide_command(commands)
+    add_motion_command(commands)
     return parser
 
 
