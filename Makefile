@@ -64,8 +64,9 @@ $(VENV)/.installed-e2e: $(VENV)/.installed requirements-e2e.txt
 demo: setup
 	@mkdir -p $(OUT)
 	$(RUN) -m wan plan $(EXAMPLE) --model tiny-t2v --plot $(OUT)/motion.png
+	$(RUN) -m wan guide $(EXAMPLE) --model tiny-t2v --size 256x144 --out $(OUT)/guide.mp4
 	$(RUN) -m wan render $(EXAMPLE) --model tiny-t2v --size 256x144 --steps 8 --out $(OUT)/run
-	@echo "video: $(OUT)/run/video.mp4 (a tiny random smoke model: its frames are noise)"
+	@echo "camera guide: $(OUT)/guide.mp4 (the camera path, no model); video: $(OUT)/run/video.mp4 (a tiny random smoke model: its frames are noise)"
 
 # The WAN tab and the API without a WebUI (Ctrl+C stops); PORT=0 picks a free port.
 PORT ?= 7870

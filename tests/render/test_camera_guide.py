@@ -58,3 +58,21 @@ def test_a_still_3d_camera_keeps_the_source_and_a_move_reveals_behind_a_near_sur
     revealed_inside = (last[:, 2:-8] == 0).sum()
     assert revealed_inside > 0  # and the far side of the depth edge is disoccluded
     assert [m.mean() for m in moved.masks] == sorted((m.mean() for m in moved.masks), reverse=True)
+
+
+def test_python_m_wan_guide_renders_the_plan_s_guide(tmp_path, capsys):
+    """`python -m wan guide` as a user runs it (in this process): the orbit example's guide has
+    one frame per model frame of the plan, written as a video."""
+    import json
+
+    from tests.conftest import EXAMPLES
+    from wan.cli.main import main
+    from wan.render.video import read_video_info
+
+    out = tmp_path / "guide.mp4"
+    argv = ["guide", str(EXAMPLES / "orbit-3d.json"), "--model", "tiny-t2v", "--size", "64x64"]
+    assert main([*argv, "--out", str(out), "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["frames"] == 64 and said["clips"] == 4 and said["fps"] == 16
+    assert read_video_info(out).frames == 64
+    assert 0 < said["last_frame_from_clip_start"] <= 1

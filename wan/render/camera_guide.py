@@ -150,3 +150,48 @@ def _opened(offset: np.ndarray, width: int, height: int) -> np.ndarray:
     gap[:-1] += part_y
     gap[1:] += part_y
     return (gap > 0).astype(np.float64)
+
+
+def test_card(width: int, height: int) -> np.ndarray:
+    """A neutral picture with detail everywhere (a grid of shaded squares and dots), for a guide
+    preview when there is no init image: any camera motion shows on it."""
+    y, x = np.mgrid[0:height, 0:width]
+    cell = max(8, min(width, height) // 12)
+    checker = ((x // cell + y // cell) % 2).astype(np.float64)
+    shade = 0.5 + 0.5 * np.sin(x / (3.1 * cell)) * np.cos(y / (2.3 * cell))
+    card = np.stack([checker * 150 + shade * 80, shade * 200 + 30, (1 - checker) * 120 + 60], -1)
+    card = np.ascontiguousarray(np.clip(card, 0, 255).astype(np.uint8))
+    for row in range(cell // 2, height, 3 * cell):
+        for col in range(cell // 2, width, 3 * cell):
+            cv2.circle(card, (col, row), max(2, cell // 3), (240, 240, 40), -1)
+    return card
+
+
+def shaded(guide: CameraGuide) -> np.ndarray:
+    """The guide's frames with revealed pixels darkened, so a preview shows what the video
+    model will have to invent."""
+    weight = 0.35 + 0.65 * guide.masks[..., None].astype(np.float32)
+    return (guide.frames.astype(np.float32) * weight).astype(np.uint8)
+
+
+def plan_guide(
+    source: np.ndarray,
+    plan,
+    schedules: Mapping[str, np.ndarray],
+    settings: WarpSettings,
+    depth: np.ndarray | None = None,
+) -> CameraGuide:
+    """The guides of a plan's clips in a row, each clip starting from the previous clip's last
+    guide frame as the render starts from its last frame; frames shared by consecutive clips
+    appear once."""
+    frames, masks = [], []
+    for clip in plan.clips:
+        guide = camera_guide(
+            source, schedules, settings, clip.start_frame, clip.num_frames, plan.fps,
+            plan.model_fps, depth if clip.index == 0 else None,
+        )  # fmt: skip
+        keep = clip.model_end - clip.model_start + 1
+        frames.append(guide.frames[clip.overlap : keep])
+        masks.append(guide.masks[clip.overlap : keep])
+        source = guide.frames[keep - 1]
+    return CameraGuide(np.concatenate(frames), np.concatenate(masks))
