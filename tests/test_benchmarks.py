@@ -34,3 +34,14 @@ def test_host_threads_benchmark_runs_every_case():
     assert result.returncode == 0, result.stderr[-3000:]
     for case in ("a1111", "a1111+ours", "forge", "forge+ours", "(the fix in A1111)"):
         assert case in result.stdout
+
+
+def test_camera_guide_benchmark_prints_both_times():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/camera_guide.py", "--size", "64x48", "--frames", "3",
+         "--repeat", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Deforum 3D warp, one frame: " in result.stdout
+    assert "camera guide, per model frame (3 frames): " in result.stdout
