@@ -31,3 +31,17 @@ def jobs_db() -> Path:
 def job_inputs_dir(job_id: str) -> Path:
     """Images a request sent as base64, saved for the job (and its retries) to read."""
     return data_dir() / "inputs" / job_id
+
+
+def new_file_mode() -> int:
+    """The permissions a plain open() gives a new file here (0o666 less the umask). tempfile's
+    files are 0o600, which a web server or another user of a shared output folder cannot read;
+    files written through a temporary name get this mode before they are renamed into place."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        umask = int(
+            next(line.split()[1] for line in status.splitlines() if line.startswith("Umask")), 8
+        )
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = 0o022  # the usual umask where /proc is not there
+    return 0o666 & ~umask

@@ -319,3 +319,25 @@ def test_truncated_video_reads_back_short(tmp_path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     assert read_video_info(path).frames < 30
     assert len(list(read_video_frames(path))) < 30
+
+
+def test_written_videos_and_clips_are_readable_like_any_new_file(tmp_path):
+    """Videos and clip files came out 0o600 (tempfile's mode): a web server or another user of
+    a shared output folder could not read them."""
+    from wan.paths import new_file_mode
+    from wan.render.checkpoints import atomic_write_bytes
+    from wan.render.video import write_video
+
+    frames = np.zeros((3, 16, 16, 3), np.uint8)
+    video = write_video(frames, tmp_path / "v.mp4", 8)
+    atomic_write_bytes(tmp_path / "clip.json", b"{}")
+    expected = new_file_mode()
+    assert expected == 0o666 & ~_umask()
+    for path in (video.path, tmp_path / "clip.json"):
+        assert os.stat(path).st_mode & 0o777 == expected, oct(os.stat(path).st_mode)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -30,6 +30,7 @@ from typing import IO, Any, NamedTuple
 import numpy as np
 
 from wan.errors import CheckpointError, RenderError
+from wan.paths import new_file_mode
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,7 @@ def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     temporary = Path(name)
     try:
+        os.chmod(temporary, new_file_mode())  # as a plain open() would, not mkstemp's 0o600
         with os.fdopen(handle, "wb") as stream:
             write(stream)
             stream.flush()

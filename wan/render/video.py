@@ -41,6 +41,7 @@ import numpy as np
 from PIL import Image
 
 from wan.errors import RenderError
+from wan.paths import new_file_mode
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +281,7 @@ def _temporary_beside(path: Path, suffix: str) -> Path:
             f"cannot write in {path.parent} ({exc.strerror or exc}); choose a writable folder"
         ) from None
     os.close(handle)
+    os.chmod(name, new_file_mode())  # readable as any file written here, not mkstemp's 0o600
     return Path(name)
 
 
