@@ -43,7 +43,7 @@ def run_guide(args: argparse.Namespace) -> int:
     )
     schedules = {
         name: evaluate_schedule(settings.schedules[name], settings.max_frames, settings.seed, name)
-        for name in (*WARP_SCHEDULES, "translation_z")
+        for name in WARP_SCHEDULES
     }
     plan = plan_for(settings, {"model": args.model})
     guide = plan_guide(source, plan, schedules, warp_settings_of(settings))
