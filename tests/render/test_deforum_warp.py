@@ -13,16 +13,15 @@ import pytest
 from PIL import Image
 
 from tests.conftest import ROOT
-from wan.core.deforum.schedules import evaluate_schedule
 from wan.core.deforum.settings import load_settings
 from wan.errors import SettingsError
 from wan.render.deforum_warp import (
-    WARP_SCHEDULES,
     FrameMotion,
     WarpSettings,
     depth_to_z,
     frame_motion,
     warp_frame,
+    warp_schedules,
     warp_settings_of,
 )
 
@@ -45,10 +44,7 @@ def case_figures(name: str) -> list[float]:
     folder = CASES / name
     case = json.loads((folder / "case.json").read_text())
     settings = load_settings(folder / "settings.json")
-    schedules = {
-        key: evaluate_schedule(settings.schedules[key], settings.max_frames, settings.seed, key)
-        for key in WARP_SCHEDULES
-    }
+    schedules = warp_schedules(settings)
     depth = np.load(folder / "depth.npy") if (folder / "depth.npy").is_file() else None
     image = read_png(folder / "input.png")
     figures = []
@@ -144,3 +140,14 @@ def test_warp_refuses_bad_input_naming_it(tmp_path, capsys, change, says):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and says in err and err.count("\n") == 1, err
+
+
+def test_the_warp_s_settings_are_read_like_every_other_setting():
+    """They are read with the settings' own reader: a bad value names the setting."""
+    from wan.core.deforum.settings import parse_settings
+
+    settings = parse_settings({"animation_mode": "3D", "enable_perspective_flip": "maybe"})
+    with pytest.raises(SettingsError, match="setting 'enable_perspective_flip' is 'maybe'"):
+        warp_settings_of(settings)
+    plain = warp_settings_of(parse_settings({"animation_mode": "3D", "border": "wrap"}))
+    assert (plain.border, plain.sampling_mode, plain.use_depth) == ("wrap", "bicubic", True)

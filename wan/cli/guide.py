@@ -7,13 +7,12 @@ import argparse
 import time
 
 from wan.cli.output import print_json
-from wan.core.deforum.schedules import evaluate_schedule
 from wan.core.deforum.settings import load_settings
 from wan.core.sizes import choose_size
 from wan.models.identify import profile_for
 from wan.planning.plan_service import plan_for
 from wan.render.camera_guide import plan_guide, shaded, test_card
-from wan.render.deforum_warp import WARP_SCHEDULES, warp_settings_of
+from wan.render.deforum_warp import warp_schedules, warp_settings_of
 from wan.render.image_header import decode_image
 from wan.render.video import write_video
 
@@ -41,10 +40,7 @@ def run_guide(args: argparse.Namespace) -> int:
         if args.image
         else test_card(size.width, size.height)
     )
-    schedules = {
-        name: evaluate_schedule(settings.schedules[name], settings.max_frames, settings.seed, name)
-        for name in WARP_SCHEDULES
-    }
+    schedules = warp_schedules(settings)
     plan = plan_for(settings, {"model": args.model})
     guide = plan_guide(source, plan, schedules, warp_settings_of(settings))
     video = write_video(shaded(guide), args.out, profile.native_fps, keep_frames=False)

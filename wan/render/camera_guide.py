@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from wan.render.deforum_warp import TRANSLATION_SCALE_3D, WarpSettings, depth_to_z, rotation_matrix
-from wan.render.warp import model_steps
+from wan.render.warp import model_steps, sample_schedule
 
 GAP_PIXELS = 0.5  # neighbours parting by more than this in one model frame open a gap
 
@@ -81,15 +81,12 @@ def _guide_3d(source, schedules, settings, start_frame, num_model_frames, fps, m
     ratio = fps / model_fps
     positions = start_frame + np.arange(1, num_model_frames) * ratio
 
-    def at(name: str, neutral: float) -> np.ndarray:
-        values = schedules.get(name)
-        if values is None:
-            return np.full(positions.shape, neutral)
-        return np.interp(positions, np.arange(len(values)), np.asarray(values, np.float64))
+    def at(name: str) -> np.ndarray:
+        return sample_schedule(schedules, name, positions)
 
-    rx, ry, rz = (at(f"rotation_3d_{a}", 0.0) * ratio for a in "xyz")
-    tx, ty, tz = (at(f"translation_{a}", 0.0) * ratio for a in "xyz")
-    fov, aspect_at = at("fov_schedule", 70.0), at("aspect_ratio_schedule", 1.0)
+    rx, ry, rz = (at(f"rotation_3d_{a}") * ratio for a in "xyz")
+    tx, ty, tz = (at(f"translation_{a}") * ratio for a in "xyz")
+    fov, aspect_at = at("fov_schedule"), at("aspect_ratio_schedule")
     y, x = np.meshgrid(np.linspace(-1, 1, height), np.linspace(-1, 1, width), indexing="ij")
     grid = torch.nn.functional.affine_grid(
         torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=torch.float64),

@@ -257,16 +257,6 @@ def _check_image(image: np.ndarray) -> None:
         raise SettingsError("the image to warp must be an 8-bit colour image (H x W x 3)")
 
 
-# Deforum's defaults for the settings that choose the warp.
-_WARP_DEFAULTS = {
-    "border": "replicate",
-    "enable_perspective_flip": False,
-    "use_depth_warping": True,
-    "depth_algorithm": "Midas-3-Hybrid",
-    "padding_mode": "border",
-    "sampling_mode": "bicubic",
-    "aspect_ratio_use_old_formula": False,
-}
 # FrameMotion field -> the Deforum schedule it reads
 _SCHEDULE_OF = {
     "translation_x": "translation_x",
@@ -290,29 +280,31 @@ WARP_SCHEDULES = tuple(_SCHEDULE_OF.values())
 
 
 def warp_settings_of(settings) -> WarpSettings:
-    """The warp's settings from a DeforumSettings (its raw keys, Deforum's defaults)."""
-    raw = settings.raw
-
-    def get(key: str):
-        value = raw.get(key)
-        return _WARP_DEFAULTS[key] if value is None else value
-
-    def flag(key: str) -> bool:
-        value = get(key)
-        return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1")
+    """The warp's settings from a DeforumSettings (read like every other setting)."""
+    from wan.core.deforum.settings import setting
 
     return WarpSettings(
         mode=settings.mode,
         width=settings.width,
         height=settings.height,
-        border=str(get("border")),
-        perspective_flip=flag("enable_perspective_flip"),
-        use_depth=flag("use_depth_warping"),
-        depth_algorithm=str(get("depth_algorithm")),
-        padding_mode=str(get("padding_mode")),
-        sampling_mode=str(get("sampling_mode")),
-        aspect_ratio_old_formula=flag("aspect_ratio_use_old_formula"),
+        border=setting(settings, "border"),
+        perspective_flip=setting(settings, "enable_perspective_flip"),
+        use_depth=setting(settings, "use_depth_warping"),
+        depth_algorithm=setting(settings, "depth_algorithm"),
+        padding_mode=setting(settings, "padding_mode"),
+        sampling_mode=setting(settings, "sampling_mode"),
+        aspect_ratio_old_formula=setting(settings, "aspect_ratio_use_old_formula"),
     )
+
+
+def warp_schedules(settings) -> dict[str, np.ndarray]:
+    """Every schedule the warp reads, evaluated per frame as Deforum does."""
+    from wan.core.deforum.schedules import evaluate_schedule
+
+    return {
+        name: evaluate_schedule(settings.schedules[name], settings.max_frames, settings.seed, name)
+        for name in WARP_SCHEDULES
+    }
 
 
 def frame_motion(schedules, frame: int) -> FrameMotion:
@@ -328,18 +320,13 @@ def warp_chain(
     """Deforum's warp of `image` at frames frame .. frame + steps - 1, each step warping the one
     before (`settings`: a DeforumSettings; `depth` is used at every step): the frames after each
     step."""
-    from wan.core.deforum.schedules import evaluate_schedule
-
     last = frame + steps - 1
     if steps < 1 or not frame >= 0 or last >= settings.max_frames:
         raise SettingsError(
             f"frames {frame} to {last}: the animation has frames 0 to {settings.max_frames - 1}; "
             "give a frame (and steps) inside it"
         )
-    schedules = {
-        name: evaluate_schedule(settings.schedules[name], settings.max_frames, settings.seed, name)
-        for name in WARP_SCHEDULES
-    }
+    schedules = warp_schedules(settings)
     warp = warp_settings_of(settings)
     out = []
     for index in range(frame, last + 1):

@@ -55,6 +55,7 @@ _NEUTRAL = {
     "transform_center_x": 0.5,
     "transform_center_y": 0.5,
     "fov_schedule": DEFAULT_FOV,
+    "aspect_ratio_schedule": 1.0,
 }
 
 
@@ -105,7 +106,7 @@ def model_steps(
     positions = start_frame + np.arange(1, num_model_frames) * ratio
 
     def sample(key: str) -> np.ndarray:
-        return _sample(schedules, key, positions)
+        return sample_schedule(schedules, key, positions)
 
     build = _steps_2d if mode == "2D" else _steps_3d
     return build(sample, ratio, deforum_size, model_size)
@@ -122,7 +123,9 @@ def _check_args(start_frame, num_model_frames, fps, model_fps, deforum_size, mod
             raise ValueError(f"{name} must be (width, height) > 0, got {size}")
 
 
-def _sample(schedules: Mapping[str, np.ndarray], key: str, positions: np.ndarray) -> np.ndarray:
+def sample_schedule(
+    schedules: Mapping[str, np.ndarray], key: str, positions: np.ndarray
+) -> np.ndarray:
     """The schedule at fractional Deforum positions (linear, last value held)."""
     if key not in schedules:
         return np.full(positions.shape, _NEUTRAL.get(key, 0.0))

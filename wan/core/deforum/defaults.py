@@ -85,6 +85,14 @@ SCALARS = MappingProxyType(
         "add_soundtrack": ("None", str),
         "soundtrack_path": ("", str),
         "batch_name": ("Deforum_{timestring}", str),
+        # how Deforum's per-frame warp works (wan.render.deforum_warp)
+        "border": ("replicate", str),
+        "enable_perspective_flip": (False, bool),
+        "use_depth_warping": (True, bool),
+        "depth_algorithm": ("Midas-3-Hybrid", str),
+        "padding_mode": ("border", str),
+        "sampling_mode": ("bicubic", str),
+        "aspect_ratio_use_old_formula": (False, bool),
     }
 )
 

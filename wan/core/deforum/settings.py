@@ -257,6 +257,12 @@ def _init_image(read: _Reader, use_init: bool) -> str | None:
     return value
 
 
+def setting(settings: DeforumSettings, key: str) -> Any:
+    """A plain setting of defaults.SCALARS the summary does not keep (e.g. the warp's border),
+    read from the input with Deforum's default and the same checks as the others."""
+    return _Reader(settings.raw, settings.source, current_limits()).scalar(key)
+
+
 class _Reader:
     """Reads one settings dict key by key, naming the key in every error."""
 
