@@ -10,7 +10,7 @@ p -> p R1 + T1 -> (p R1 + T1) R2 + T2); the source's depth is the only depth use
 would estimate a fresh depth map on every warped frame.
 
 The per-model-frame motion is Deforum's per-frame velocity resampled to the model's fps as
-`wan.render.warp` documents (a model frame lasts r = fps / model_fps Deforum frames).
+`wan.render.warp` documents for 2D (3D samples the same positions) (a model frame lasts r = fps / model_fps Deforum frames).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def camera_guide(
         return _guide_3d(source, schedules, settings, start_frame, num_model_frames, fps,
                          model_fps, depth)  # fmt: skip
     steps = model_steps(
-        schedules, "2D", start_frame, num_model_frames, fps, model_fps,
+        schedules, start_frame, num_model_frames, fps, model_fps,
         (settings.width, settings.height), (width, height),
     )  # fmt: skip
     border = cv2.BORDER_WRAP if settings.border == "wrap" else cv2.BORDER_REPLICATE

@@ -4,7 +4,8 @@ continuing the previous clip with what the model can do.
 - image-to-video and TI2V models: the previous clip's last frame is the first image;
 - VACE: the previous clip's last k frames (k = overlap, at least 1) are known frames at the start
   of the control video; the first clip's first frame goes in as a reference image;
-- text-only models: the previous last frame warped along this clip's camera motion is an init
+- text-only models: the clip's camera guide (the previous last frame, or the init image, carried
+  along this clip's camera path by Deforum's own warp: `wan.render.camera_guide`) is an init
   video, denoised at strength 1 - Deforum's strength (how much of the previous frame is kept).
 Every continuation shares `overlap` model frames with the previous clip (plan.CONTINUATION_OVERLAP
 by default: the conditioning frame itself), which the assembly drops or cross-fades.
@@ -16,9 +17,10 @@ import numpy as np
 
 from wan.core.plan import Clip
 from wan.core.tasks import AS_FIRST_IMAGE, AS_KNOWN_FRAMES, task_of
+from wan.render.camera_guide import CameraGuide, camera_guide
+from wan.render.deforum_warp import warp_settings_of
 from wan.render.generate import ClipRequest
 from wan.render.job import RenderJob
-from wan.render.warp import init_video, model_steps
 
 
 def first_request(job: RenderJob, clip: Clip, init_image: np.ndarray | None) -> ClipRequest:
@@ -31,9 +33,9 @@ def first_request(job: RenderJob, clip: Clip, init_image: np.ndarray | None) -> 
         return ClipRequest(mode="i2v", image=init_image, **base)
     if how == AS_KNOWN_FRAMES:
         return ClipRequest(mode="vace", known_frames=init_image[None], **base)
-    # a text-only model starts from the init image as a still init video
-    still = np.repeat(init_image[None], clip.num_frames, axis=0)
-    return ClipRequest(mode="v2v", init_video=still, strength=_denoise(clip), **base)
+    # a text-only model starts from the init image carried along the clip's camera path
+    video = clip_guide(job, clip, init_image).frames
+    return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
 
 
 def continue_request(
@@ -47,18 +49,25 @@ def continue_request(
     if how == AS_KNOWN_FRAMES:
         known = previous[-max(clip.overlap, 1) :]
         return ClipRequest(mode="vace", known_frames=known, reference_image=reference, **base)
-    steps = model_steps(
+    video = clip_guide(job, clip, previous[-1]).frames
+    return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
+
+
+def clip_guide(
+    job: RenderJob, clip: Clip, source: np.ndarray, depth: np.ndarray | None = None
+) -> CameraGuide:
+    """`source` (a frame at the render's size) carried along `clip`'s camera path: Deforum's
+    warp of each model frame, composed from the source (`depth`: its depth map, 3D only)."""
+    return camera_guide(
+        source,
         job.schedules,
-        job.settings.mode,
+        warp_settings_of(job.settings),
         clip.start_frame,
         clip.num_frames,
         job.settings.fps,
         job.plan.model_fps,
-        (job.settings.width, job.settings.height),
-        (job.width, job.height),
+        depth,
     )
-    video = init_video(previous[-1], steps)
-    return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
 
 
 def _denoise(clip: Clip) -> float:

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from wan.core.deforum import defaults as deforum_defaults
 from wan.core.deforum.schedules import evaluate_schedules
 from wan.core.deforum.settings import DeforumSettings
 from wan.core.plan import GenerationPlan, init_image_used
@@ -30,8 +29,13 @@ from wan.models.catalog import CatalogEntry, get_entry, wan_entries
 from wan.models.detect import Detection, detect_model
 from wan.models.validate import require_intact
 from wan.options.render_options import RenderOptions, options_to_dict
+from wan.render.deforum_warp import WARP_SCHEDULES
 from wan.render.image_header import check_image_file
 from wan.render.lora import check_lora_fits, lora_file_hash
+
+# Bumped when the same inputs condition a clip differently (1: Deforum's own warp as the camera
+# guide, replacing a flat affine approximation): a run started before refuses to resume.
+CONDITIONING_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class RenderJob:
             "loras": _digest([[str(p.name), s] for p, s in self.loras] + list(self.lora_hashes)),
             "prompts": _digest([[p.used, p.negative] for p in self.prompts]),
             "init_image": _file_digest(self.init_image),
+            "conditioning": CONDITIONING_VERSION,
         }
 
     @property
@@ -226,10 +231,8 @@ def _base_folder(
 
 
 def _camera_schedules(settings: DeforumSettings, seed: int) -> dict[str, np.ndarray]:
-    """The per-frame camera values the warps of text-only continuation need."""
-    motion = deforum_defaults.MOTION_2D if settings.mode == "2D" else deforum_defaults.MOTION_3D
-    names = [*motion, "transform_center_x", "transform_center_y", "fov_schedule"]
-    return evaluate_schedules(settings.schedules, settings.max_frames, seed, names)
+    """The per-frame values of every schedule Deforum's warp reads (the camera guide's)."""
+    return evaluate_schedules(settings.schedules, settings.max_frames, seed, list(WARP_SCHEDULES))
 
 
 def _dtype(requested: str, entry: CatalogEntry | None) -> str:
