@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.ui.conftest import ORBIT, SHORT, field_list
+from wan.render.video import read_video_info
 from wan.ui.generate_actions import GenerateActions, plan_signature
 from wan.ui.plan_view import HEADERS, PROMPT_COLUMN
 from wan.ui.sources import SOURCE_FILE, SOURCE_JSON
@@ -145,3 +146,14 @@ def test_render_queues_the_seed_plan_showed(host, idle_queue):
         fields = field_list(seed=given)
         _, job_id, _, _ = actions.render(SOURCE_JSON, None, pasted, None, rows, state, *fields)
         assert idle_queue.get(job_id).options["seed"] == expected
+
+
+def test_preview_camera_writes_the_guide_video_without_a_video_model(host, idle_queue):
+    actions = GenerateActions(idle_queue, host)
+    message, video = actions.guide(SOURCE_FILE, str(ORBIT), None, None, *field_list())
+    assert "model frames" in message and "clip(s)" in message, message
+    info = read_video_info(video)
+    assert info.frames > 10, info
+    assert idle_queue.list() == []  # the preview queues nothing
+    message, video = actions.guide(SOURCE_JSON, None, "{", None, *field_list())
+    assert message.startswith("**Error:** pasted settings") and video is None

@@ -192,6 +192,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
 
     with gr.Row():
         plan_button = gr.Button("Plan", elem_id="wan_plan_button")
+        guide_button = gr.Button("Preview camera", elem_id="wan_guide_button")
         render_button = gr.Button("Render", variant="primary", elem_id="wan_render_button")
     message = gr.Markdown(elem_id="wan_message")
     plan_summary = gr.Markdown(elem_id="wan_plan_summary")
@@ -204,6 +205,12 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     )
     motion_plot = gr.Image(
         label="Camera motion", type="filepath", interactive=False, elem_id="wan_motion_plot"
+    )
+    guide_video = gr.Video(
+        label="Camera guide (darker: revealed, for the video model to invent)",
+        height=320,
+        interactive=False,
+        elem_id="wan_guide_video",
     )
     plan_state = gr.State(None)
     job_id = gr.State(None)
@@ -220,6 +227,9 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     memory_inputs = [model, size, offload, fp8, vae_tiling, text_encoder, attention, force]
 
     plan_button.click(actions.plan, [*source, *fields], plan_outputs, api_name="wan_plan")
+    guide_button.click(
+        actions.guide, [*source, *fields], [message, guide_video], api_name="wan_guide"
+    )
     render_button.click(
         actions.render,
         [*source, clip_table, plan_state, *fields],

@@ -1,4 +1,5 @@
-"""What the Generate tab's buttons do: Plan, Render, following the job, reacting to the model.
+"""What the Generate tab's buttons do: Plan, Preview camera, Render, following the job, reacting
+to the model.
 
 Each method takes the component values in the order the tab wires them (the settings source,
 then `options_form.FIELDS`) and returns plain values, so it runs the same under gradio 3.41 and
@@ -12,16 +13,19 @@ import hashlib
 import json
 import logging
 import mimetypes
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wan.core.plan import init_image_used
 from wan.core.sizes import format_size, parse_size
 from wan.errors import OptionsError, WanError
 from wan.host.base import Host
 from wan.models.catalog import wan_entries
 from wan.options.render_options import merge_defaults
+from wan.planning.guide_preview import write_guide_preview
 from wan.planning.plan_service import plan_request
 from wan.render.checkpoints import CLIPS_DIR
 from wan.ui import compat
@@ -111,6 +115,23 @@ class GenerateActions:
             "shown": [row[PROMPT_COLUMN] for row in rows],
         }
         return "", summary(plan, payload), rows, str(plot), state
+
+    def guide(self, kind, upload, pasted, run, *fields) -> tuple:
+        """(message, guide video): the plan's camera guide from the init image (a test card
+        without one), no video model: the camera path seen before any GPU minute."""
+        try:
+            source = self.source(kind, upload, pasted, run)
+            values = field_values(fields)
+            options = merge_defaults(self.host.option_defaults(), build_options(values))
+            image = init_image_used(source.settings, values["init_image"])
+            key = json.dumps([source.raw(), options, image], sort_keys=True, default=str)
+            name = f"guide-{hashlib.sha256(key.encode()).hexdigest()[:16]}.mp4"
+            out = Path(tempfile.gettempdir()) / "wan-ui-plots" / name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            preview = write_guide_preview(source.settings, options, out, image, "init image")
+        except WanError as exc:
+            return error_text(exc), None
+        return preview.describe(), str(preview.video)
 
     def render(self, kind, upload, pasted, run, table, state, *fields) -> tuple:
         """Queue the job: (message, job id, status line, video)."""

@@ -1,0 +1,75 @@
+"""The camera guide preview: the whole plan's camera guide written as a video, so a user sees the
+camera path (and what it reveals, darker) before spending GPU minutes. The CLI's `guide` and the
+tab's "Preview camera" both write it here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from wan.core.deforum.settings import DeforumSettings
+from wan.core.sizes import choose_size
+from wan.options.render_options import RenderOptions, parse_options
+from wan.planning.plan_service import plan_for
+from wan.render.camera_guide import plan_guide, shaded, test_card
+from wan.render.deforum_warp import warp_schedules, warp_settings_of
+from wan.render.image_header import decode_image
+from wan.render.video import write_video
+
+
+@dataclass(frozen=True)
+class GuidePreview:
+    """What was written, for the message under it."""
+
+    video: Path
+    frames: int
+    fps: float
+    size: tuple[int, int]
+    clips: int
+    seconds: float
+    kept: float  # share of the last clip's first frame still seen in the last frame
+
+    def describe(self) -> str:
+        width, height = self.size
+        return (
+            f"{self.frames} model frames at {self.fps:g} fps, {width}x{height}, {self.clips} "
+            f"clip(s), in {self.seconds:.1f} s; the last frame keeps {self.kept:.0%} of its clip's "
+            "first (darker: revealed, for the video model to invent)"
+        )
+
+
+def write_guide_preview(
+    settings: DeforumSettings,
+    options: RenderOptions | Mapping | None,
+    out: str | Path,
+    image: str | None = None,
+    image_name: str = "--image",
+    depth: np.ndarray | None = None,
+) -> GuidePreview:
+    """The guide of the plan `options` give (model, size, seed), from `image` (a file; default a
+    test card) with its `depth` map (3D), as the video `out`. `image_name` names the image in
+    errors (the option or field that gave it)."""
+    started = time.perf_counter()
+    options = parse_options(options)
+    plan = plan_for(settings, options)
+    size = choose_size(settings.width, settings.height, plan.model, options.size)
+    source = (
+        decode_image(image, f"{image_name} {image}", size.size)
+        if image
+        else test_card(size.width, size.height)
+    )
+    guide = plan_guide(source, plan, warp_schedules(settings), warp_settings_of(settings), depth)
+    video = write_video(shaded(guide), out, plan.model_fps, keep_frames=False)
+    return GuidePreview(
+        video=video.path,
+        frames=video.frames,
+        fps=plan.model_fps,
+        size=size.size,
+        clips=len(plan.clips),
+        seconds=time.perf_counter() - started,
+        kept=float(guide.masks[-1].mean()),
+    )
