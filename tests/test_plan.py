@@ -173,11 +173,50 @@ def test_clip_content():
     first, second = plan.clips
     assert (first.prompt, first.negative_prompt) == ("a cat", "dog blurry")
     assert (second.prompt, second.negative_prompt) == ("a bird", "blurry")
-    assert first.seed == 10 and second.seed == 10 + second.start_frame
+    # Deforum's default cadence 2: one seed per diffused frame 0, 2, 4, ... (iter: +1 each)
+    assert first.seed == 10 and second.seed == 10 + second.start_frame // 2
     assert first.strength == 0.5
     assert second.strength == pytest.approx(0.5 + 0.3 * second.start_frame / 50)
     assert first.conditioning == "init_image" and second.conditioning == "continue"
     assert "pans left" in first.motion.phrase
+
+
+@pytest.mark.parametrize(
+    "behavior, cadence, expected",
+    [
+        # 150 frames at 16 fps, prompts at 0 and 73 (T2V at 16 fps: the second clip starts at
+        # frame 73). Hand-traced from Deforum's loop (render.py: diffusion at frames 0, c, 2c,
+        # ...; next_seed of seed.py once after each): frame 73 is covered by the diffusion of
+        # frame floor(73 / c) * c, step floor(73 / c).
+        ("iter", 1, 1000 + 73),  # step 73: +1 per call
+        ("iter", 2, 1000 + 36),  # step 36 (frame 72)
+        ("iter", 3, 1000 + 24),  # step 24 (frame 72)
+        ("fixed", 2, 1000),
+        ("ladder", 2, 1000 + 18),  # step 36: 18 calls of +2, 18 of -1
+        ("ladder", 5, 1000 + 7),  # step 14 (frame 70): 7 of +2, 7 of -1
+        ("alternate", 2, 1000),  # step 36: even
+        ("alternate", 8, 1000 + 1),  # step 9 (frame 72): odd
+    ],
+)
+def test_clip_seeds_follow_deforum_with_cadence(behavior, cadence, expected):
+    settings = make(
+        frames=150, fps=16, prompts={"0": "a", "73": "b"},
+        seed_behavior=behavior, diffusion_cadence=cadence,
+    )  # fmt: skip
+    first, second = build_plan(settings, T2V, seed=1000).clips[:2]
+    assert first.seed == 1000 and second.start_frame == 73
+    assert second.seed == expected
+
+
+def test_a_seed_schedule_is_read_at_the_diffused_frame():
+    settings = make(
+        frames=150, fps=16, prompts={"0": "a", "73": "b"}, seed_behavior="schedule",
+        seed_schedule="0:(s), 72:(5000), 73:(6000)", diffusion_cadence=2,
+    )  # fmt: skip
+    second = build_plan(settings, T2V, seed=9).clips[1]
+    assert second.start_frame == 73 and second.seed == 5000  # Deforum diffuses 72, not 73
+    once = build_plan(parse_settings({**settings.raw, "diffusion_cadence": 1}), T2V, seed=9)
+    assert once.clips[1].seed == 6000
 
 
 def test_deterministic_with_stable_hash():

@@ -35,7 +35,7 @@ from wan.core.deforum import defaults
 from wan.core.deforum.ignored import ignored_notes
 from wan.core.deforum.prompts import prompt_keys, split_prompt
 from wan.core.deforum.schedules import evaluate_schedule
-from wan.core.deforum.seeds import frame_seeds
+from wan.core.deforum.seeds import frame_seeds, seed_cadence
 from wan.core.deforum.settings import DeforumSettings
 from wan.core.motion import ClipMotion, analyse_motion
 from wan.core.profiles import ModelProfile
@@ -207,6 +207,7 @@ def build_plan(
         settings.max_frames,
         settings.seed_iter_n,
         schedules.get("seed_schedule"),
+        seed_cadence(settings.mode, settings.diffusion_cadence),
     )
     deforum_of_model = _deforum_span_finder(settings.max_frames, settings.fps, profile.native_fps)
     clips = []

@@ -7,7 +7,8 @@ plus one per prompt key that falls outside the animation. The plan carries their
 and why.
 
 What a render DOES use (so is never listed here): animation_mode, max_frames, fps, W x H, seed,
-seed_behavior, seed_iter_N, seed_schedule (seed_behavior 'schedule'), the prompts with the
+seed_behavior, seed_iter_N, seed_schedule (seed_behavior 'schedule'), diffusion_cadence for the
+seeds only (Deforum advances its seed once per diffused frame), the prompts with the
 positive and negative prompt fields, the camera schedules of the mode (2D: translation_x/_y,
 zoom, angle, transform_center_x/_y; 3D: translation_x/_y/_z, rotation_3d_x/_y/_z, fov_schedule),
 strength_schedule, use_init with init_image, and add_soundtrack with soundtrack_path.
@@ -137,7 +138,11 @@ RULES: tuple[Rule, ...] = (
     Rule("use_mask", _on, "masks are not supported: every frame is generated whole"),
     Rule("use_noise_mask", _on, "noise masks are not supported: noise covers every frame whole"),
     Rule("use_mask_video", _on, "mask videos are not supported: every frame is generated whole"),
-    Rule("diffusion_cadence", _above(1), _CADENCE + " to warp and blend"),
+    Rule(
+        "diffusion_cadence",
+        _above(1),
+        _CADENCE + " to warp and blend (the seeds still advance once per cadence, as Deforum's)",
+    ),
     Rule("optical_flow_cadence", _not("None"), _CADENCE + " to blend with optical flow"),
     Rule(
         "optical_flow_redo_generation",
