@@ -131,7 +131,7 @@ def test_bad_schedule_in_file(capsys, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"prompts": {"0": "a"}, "translation_x": "0:(0), 10:(foo)"}))
     assert main(["schedules", str(bad)]) == 2
-    assert "'translation_x': unknown name 'foo'" in capsys.readouterr().err
+    assert f"error: {bad}: 'translation_x': unknown name 'foo'" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point(tmp_path):
@@ -152,7 +152,8 @@ def test_backtick_numexpr_cannot_compile_exits_2_naming_prompt_frame_expression(
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.startswith("error: prompts['0']: ") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {path}: prompts['0']: ")
+    assert result.stderr.count("\n") == 1
     assert "`round(1+t/40,2)` at frame 0" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -162,8 +163,69 @@ def test_schedule_numexpr_failure_exits_2_naming_setting_frame_expression(capsys
     for command in ("schedules", "plan"):
         assert main([command, str(path), "--json"]) == 2
         err = capsys.readouterr().err
-        assert err.startswith("error: 'translation_x': ") and err.count("\n") == 1
+        assert err.startswith(f"error: {path}: 'translation_x': ") and err.count("\n") == 1
         assert "(in '10:(10**400)' at frame 10)" in err
+
+
+# Bad files: (name, settings, which commands refuse it, what the one-line error says after the
+# file's name). `schedules` reads no prompts, so a bad prompt refuses `plan` only.
+BAD_FILES = [
+    ("leading-comma", {"translation_x": ", 0:(1), 10:(2)"}, ("schedules", "plan"),
+     "'translation_x': the schedule starts with a comma; remove the comma before the first "
+     "keyframe (in ', 0:(1), 10:(2)')"),
+    ("trailing-comma", {"zoom": "0:(1), 10:(1.02),"}, ("schedules", "plan"),
+     "'zoom': the schedule ends with a comma; remove the comma after the last keyframe"),
+    ("double-comma", {"angle": "0:(0),, 10:(2)"}, ("schedules", "plan"),
+     "'angle': two commas in a row after keyframe 1; remove one"),
+    ("unbalanced", {"translation_y": "0:(0), 10:(sin(t/5)"}, ("schedules", "plan"),
+     "'translation_y': the parentheses do not balance: 2 '(' and 1 ')'; close each '(' with a "
+     "')' (in '10:(sin(t/5)' at frame 10)"),
+    ("extra-paren", {"translation_x": "0:(t/5))"}, ("schedules", "plan"),
+     "the parentheses do not balance: 1 '(' and 2 ')'; remove the extra ')'"),
+    ("bad-expression", {"translation_x": "0:(0), 10:(2 +* t)"}, ("schedules", "plan"),
+     "'translation_x': not a valid expression"),
+    ("unknown-name", {"strength_schedule": "0:(0.6), 5:(0.6*wobble)"}, ("schedules", "plan"),
+     "'strength_schedule': unknown name 'wobble'"),
+    ("bad-prompt-key", {"prompts": {"0": "a", "zero": "b"}}, ("plan",),
+     "prompt key 'zero' is neither a frame number nor an expression in max_f: unknown name "
+     "'zero' (expressions here can use max_f); write a frame number such as \"30\" or an "
+     "expression in max_f such as \"max_f/2\""),
+    ("fractional-prompt-key", {"prompts": {"0": "a", "2.5": "b"}}, ("plan",),
+     "prompt key '2.5' is not a whole frame number; write a frame number such as \"30\""),
+    ("bad-backtick", {"prompts": {"0": "a (b:`1+`)"}}, ("plan",),
+     "prompts['0']: prompt expression `1+` at frame 0 cannot be evaluated"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, data, commands, says", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_every_error_in_a_file_names_the_file_and_the_fix(capsys, tmp_path, name, data, commands,
+                                                          says):  # fmt: skip
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"max_frames": 20, "prompts": {"0": "a"}, **data}))
+    for command in ("schedules", "plan"):
+        code = main([command, str(path), "--json"])
+        out, err = capsys.readouterr()
+        if command not in commands:
+            assert code == 0, err
+            continue
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert err.startswith(f"error: {path}: ") and says in err, err
+
+
+def test_python_dash_m_names_the_file_of_a_bad_schedule_and_a_bad_prompt(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"prompts": {"zero": "a"}, "translation_x": ", 0:(1), 10:(2)"}))
+    for command, says in (
+        ("schedules", "'translation_x': the schedule starts with a comma"),
+        ("plan", "prompt key 'zero' is neither a frame number"),  # prompts are read first
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "wan", command, str(path)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith(f"error: {path}: {says}"), result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 def test_a_closed_stdout_ends_quietly(tmp_path):

@@ -119,7 +119,8 @@ def test_motion_that_overflows_is_an_error_not_infinity_in_the_json(capsys, tmp_
     """`plan --json` printed non-standard `Infinity` for {"translation_x": 1e308}."""
     code, out, err = plan_cli(capsys, tmp_path, {"translation_x": 1e308})
     assert code == 2 and out == ""
-    assert err.startswith("error: schedule 'translation_x' moves too far to measure in frames 0")
+    named = f"error: {tmp_path / 'settings.json'}: schedule 'translation_x' moves too far"
+    assert err.startswith(f"{named} to measure in frames 0")
     assert err.count("\n") == 1  # numpy's overflow warning is not printed
     with pytest.raises(PlanError):
         plan_for(parse_settings({**SHORT, "translation_x": "0:(1e308)"}), {"model": "tiny-t2v"})

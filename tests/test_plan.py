@@ -6,7 +6,8 @@ import pytest
 from tests.conftest import SETTINGS_FILES
 from wan.core.deforum.settings import load_settings, parse_settings
 from wan.core.plan import build_plan, clip_length_nearest, clip_length_up, to_model_frame
-from wan.errors import ModelError, PlanError
+from wan.errors import LimitError, ModelError, PlanError, ScheduleError, SettingsError
+from wan.limits import Limits
 from wan.models.catalog import wan_entries
 from wan.models.identify import profile_for as get_profile
 
@@ -270,3 +271,22 @@ def test_the_seed_rule_an_explicit_seed_wins_and_minus_one_is_derived_from_the_s
     assert plan_seed(make(seed=-1, init_image="/a.png")) == plan_seed(make(seed=-1))
     assert plan_seed(make(seed=-1, prompts={"0": "b"})) != derived
     assert plan_seed(make(seed=-1, translation_x="0: (2)")) != derived
+
+
+def test_errors_in_the_settings_name_where_they_came_from_once():
+    data = {"max_frames": 30, "prompts": {"0": "a"}, "zoom": "0:(1), 9:(1+wobble)"}
+    with pytest.raises(ScheduleError) as caught:
+        build_plan(parse_settings(data, "deforum_settings[1]"), T2V, seed=1)
+    error = caught.value  # still a ScheduleError with its parts, for the UI and the API
+    assert (error.source, error.setting, error.frame) == ("deforum_settings[1]", "zoom", 9)
+    assert str(error).startswith("deforum_settings[1]: 'zoom': unknown name 'wobble'")
+    with pytest.raises(SettingsError, match=r"^x\.json: prompts\['0'\]: prompt expression"):
+        build_plan(parse_settings({**data, "zoom": "0:(1)", "prompts": {"0": "`1/`"}}, "x.json"),
+                   T2V, seed=1)  # fmt: skip
+    with pytest.raises(LimitError) as caught:  # a message that names the file already
+        build_plan(parse_settings({**data, "max_frames": 5000}, "x.json"), T2V, seed=1,
+                   limits=Limits(max_frames=100))  # fmt: skip
+    assert str(caught.value).startswith("x.json: the model's video")
+    assert str(caught.value).count("x.json") == 1
+    with pytest.raises(PlanError, match=r"^overlap 90 does not fit"):  # an option: no file
+        build_plan(parse_settings(data, "x.json"), T2V, seed=1, overlap=90)

@@ -9,6 +9,8 @@ escapes. A cancel is `Cancelled`, neither: the user asked for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 EXCERPT_CHARS = 80  # of a user's value quoted in a message: enough to find it, never 5,000
@@ -26,6 +28,30 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
 
 class WanError(Exception):
     """Base class of every error caused by user input."""
+
+    source = ""  # the settings file (or part of a request) the error is in, once it is known
+
+
+def name_source(error: WanError, source: str) -> WanError:
+    """`error`, its message now led by `source` (a settings file, or the part of a request the
+    settings came from) unless it already is: an error found deep in the core, where only a
+    schedule's or a prompt's text is known, still says which file it is in."""
+    if source and not error.source:
+        error.source = source
+        message = str(error)
+        if not message.startswith(f"{source}:"):
+            error.args = (f"{source}: {message}",)
+    return error
+
+
+@contextmanager
+def in_source(source: str) -> Iterator[None]:
+    """Every WanError raised inside names `source` first (`name_source`)."""
+    try:
+        yield
+    except WanError as error:
+        name_source(error, source)
+        raise
 
 
 class SettingsError(WanError):

@@ -30,7 +30,7 @@ from wan.core.deforum.schedules import evaluate_schedules
 from wan.core.deforum.settings import DeforumSettings, load_settings
 from wan.core.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
 from wan.core.prompt_diff import differing_parts
-from wan.errors import WanError
+from wan.errors import WanError, in_source
 from wan.host.kornia_compat import hide_unusable_kornia
 from wan.models.identify import profile_for
 from wan.planning.plan_service import plan_payload, plan_seed
@@ -135,7 +135,8 @@ def _load(args: argparse.Namespace) -> tuple[DeforumSettings, int]:
 def _run_schedules(args: argparse.Namespace) -> int:
     settings, seed = _load(args)
     names = list(defaults.NUMERIC_SCHEDULES)
-    values = evaluate_schedules(settings.schedules, settings.max_frames, seed, names)
+    with in_source(settings.source):
+        values = evaluate_schedules(settings.schedules, settings.max_frames, seed, names)
     if args.json:
         payload = {
             "max_frames": settings.max_frames,

@@ -39,7 +39,7 @@ from wan.core.deforum.seeds import frame_seeds, seed_cadence
 from wan.core.deforum.settings import DeforumSettings
 from wan.core.motion import ClipMotion, analyse_motion
 from wan.core.profiles import ModelProfile
-from wan.errors import LimitError, PlanError
+from wan.errors import LimitError, PlanError, in_source
 from wan.limits import Limits, current_limits, past_limit
 
 # Every continuation reuses at least the previous clip's last frame (first image, known frame or
@@ -181,6 +181,21 @@ def build_plan(
             f"overlap {overlap} does not fit {profile.id}: use 0 to "
             f"{profile.max_clip_frames - min_new} model frames"
         )
+    with in_source(settings.source):  # the file's schedules and prompts: errors name it
+        return _build(settings, profile, seed, overlap, limits, init_image, deadline)
+
+
+def _build(
+    settings: DeforumSettings,
+    profile: ModelProfile,
+    seed: int,
+    overlap: int,
+    limits: Limits,
+    init_image: str | None,
+    deadline: float,
+) -> GenerationPlan:
+    """`build_plan` once its arguments are checked: all of it reads the settings."""
+    min_new = profile.min_clip_frames
     to_model = lambda f: to_model_frame(f, settings.fps, profile.native_fps)  # noqa: E731
     total = to_model(settings.max_frames - 1) + 1
     if total > limits.max_frames:

@@ -65,6 +65,10 @@ def failure_reason(exc: BaseException, expression: str, names: list[str]) -> str
     opcode = _OPCODE.search(message) if isinstance(exc, NotImplementedError) else None
     if isinstance(exc, ZeroDivisionError):
         return "division by zero"
+    opened, closed = expression.count("("), expression.count(")")
+    if isinstance(exc, SyntaxError) and opened != closed:
+        fix = "close each '(' with a ')'" if opened > closed else "remove the extra ')'"
+        return f"the parentheses do not balance: {opened} '(' and {closed} ')'; {fix}"
     if isinstance(exc, KeyError):
         return f"unknown name {exc.args[0]!r} (expressions here can use {', '.join(names)})"
     if isinstance(exc, TypeError) and "not callable" in message and unknown:

@@ -69,22 +69,27 @@ def prompt_keys(settings: DeforumSettings) -> tuple[PromptKey, ...]:
     return tuple(by_frame[f] for f in sorted(by_frame))
 
 
+_KEY_FIX = 'write a frame number such as "30" or an expression in max_f such as "max_f/2"'
+
+
 def _key_frame(key: str, max_frames: int) -> int:
     if is_number(key):
         try:
             return int(key)
         except ValueError:
-            raise SettingsError(f"prompt key {key!r} is not a whole frame number") from None
+            raise SettingsError(
+                f"prompt key {key!r} is not a whole frame number; {_KEY_FIX}"
+            ) from None
     value = evaluate(
         key,
         {"max_f": max_frames - 1},
         lambda reason: SettingsError(
             f"prompt key {shown(key)!r} is neither a frame number nor an expression "
-            f"in max_f: {reason}"
+            f"in max_f: {reason}; {_KEY_FIX}"
         ),
     )
     if np.ndim(value) != 0 or not np.isfinite(value):
-        raise SettingsError(f"prompt key {key!r} does not give a frame number")
+        raise SettingsError(f"prompt key {key!r} does not give a frame number; {_KEY_FIX}")
     return int(value)
 
 

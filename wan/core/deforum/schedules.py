@@ -79,7 +79,10 @@ def parse_keyframes(
     max_f = max_frames - 1
     by_frame: dict[int, str] = {}
     previous = ""
-    for piece in text.split(","):
+    pieces = text.split(",")
+    for index, piece in enumerate(pieces):
+        if piece.strip() == "":
+            raise ScheduleError(setting, text, _empty_piece(index, len(pieces)))
         parts = piece.split(":")
         if len(parts) < 2:
             hint = (
@@ -112,6 +115,15 @@ def parse_keyframes(
             setting, text, "frame 0 has no value; a schedule must start with a '0:(...)' keyframe"
         )
     return tuple(keyframes)
+
+
+def _empty_piece(index: int, count: int) -> str:
+    """Why a schedule has an empty keyframe (Deforum refuses it too, with a numexpr error)."""
+    if index == 0:
+        return "the schedule starts with a comma; remove the comma before the first keyframe"
+    if index == count - 1:
+        return "the schedule ends with a comma; remove the comma after the last keyframe"
+    return f"two commas in a row after keyframe {index}; remove one"
 
 
 def _parse_key(key: str, max_f: int, seed: int, setting: str, piece: str) -> int:
