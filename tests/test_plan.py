@@ -220,6 +220,19 @@ def test_a_seed_schedule_is_read_at_the_diffused_frame():
     assert once.clips[1].seed == 6000
 
 
+def test_backtick_weights_are_the_mean_over_the_clip_not_the_start_frame():
+    alternating = "(cat:`where(floor(t/5)%2 == 0, 1.2, 0.4)`)"  # 1.2 for 5 frames, 0.4 for 5
+    prompts = {"0": alternating, "73": "(dog:`(t-73)/10`)"}
+    first, second = build_plan(make(frames=150, fps=16, prompts=prompts), T2V, seed=1).clips
+    assert (first.start_frame, first.end_frame, second.end_frame) == (0, 72, 149)
+    # frames 0..72: 38 at 1.2 (0-4, 10-14, ..., 60-64, 70-72) and 35 at 0.4: 59.6 / 73
+    assert first.prompt == "(cat:0.816)"
+    assert second.prompt == "(dog:3.8)"  # a ramp from 0 at 73 to 7.6 at 149: its middle
+    # a prompt merged into a clip is averaged over its own frames: "b" is in force 2..39
+    clip = build_plan(make(frames=40, fps=16, prompts={"0": "a `t`", "2": "b `t`"}), T2V, seed=1)
+    assert clip.clips[0].prompt == "b 20.5" and clip.clips[0].merged_prompts == ("a 0.5",)
+
+
 def test_deterministic_with_stable_hash():
     settings = load_settings(SETTINGS_FILES[0])
     one, two = build_plan(settings, T2V, seed=5), build_plan(settings, T2V, seed=5)

@@ -1,7 +1,13 @@
 import pytest
 
 from wan.core.deforum import prompts as prompts_module
-from wan.core.deforum.prompts import merge_prompt, prompt_for_frame, prompt_keys, split_prompt
+from wan.core.deforum.prompts import (
+    clip_prompt,
+    merge_prompt,
+    prompt_for_frame,
+    prompt_keys,
+    split_prompt,
+)
 from wan.core.deforum.settings import parse_settings
 from wan.errors import SettingsError
 
@@ -118,3 +124,37 @@ def test_a_repeated_backtick_is_evaluated_once(monkeypatch):
     monkeypatch.setattr(prompts_module, "evaluate", lambda *a: calls.append(a[0]) or real(*a))
     assert split_prompt("a `t/2` " * 1000 + "b `t*2`", 4, 10).positive.endswith("2.0 b 8.0")
     assert calls == ["t/2", "t*2"]
+
+
+ALTERNATING = "(cat:`where(floor(t/5)%2 == 0, 1.2, 0.4)`)"  # 1.2 for 5 frames, 0.4 for 5, ...
+
+
+def test_a_clip_carries_the_mean_of_a_weight_over_its_frames():
+    frames = range(60)
+    assert clip_prompt(ALTERNATING, frames, 100).positive == "(cat:0.8)"  # 6 x 5 frames each
+    # a single frame, or the start frame as before, would read either extreme
+    assert split_prompt(ALTERNATING, 0, 100).positive == "(cat:1.2)"
+    assert split_prompt(ALTERNATING, 5, 100).positive == "(cat:0.4)"
+    # a ramp's mean is its value at the middle: t/100 over frames 10..50 is 0.3 at frame 30
+    assert clip_prompt("x `t/100`", range(10, 51), 100).positive == "x 0.3"
+    assert clip_prompt("x `t/100`", range(10, 51), 100) == split_prompt("x `t/100`", 30, 100)
+
+
+def test_a_weight_that_does_not_change_is_written_as_deforum_writes_it():
+    assert clip_prompt("(a:`0.1*3`)", range(40), 100).positive == "(a:0.30000000000000004)"
+    assert clip_prompt("(a:`max_f/99`) --neg (b:`1.5`)", range(40), 100) == split_prompt(
+        "(a:`max_f/99`) --neg (b:`1.5`)", 7, 100
+    )
+    assert clip_prompt(ALTERNATING, range(5, 10), 100).positive == "(cat:0.4)"
+
+
+def test_a_changing_weight_is_rounded_to_3_decimals_never_minus_zero():
+    assert clip_prompt("(a:`t/3`)", [0, 1], 100).positive == "(a:0.167)"
+    assert clip_prompt("(a:`(t-1)/10000`)", [0, 1, 2], 100).positive == "(a:0.0)"  # mean 0
+    assert clip_prompt("(a:`(t-1.5)/10000`)", [0, 1, 2], 100).positive == "(a:0.0)"  # -1e-4
+    assert clip_prompt("--neg (b:`t`)", range(4), 100).negative == "(b:1.5)"
+
+
+def test_a_bad_expression_in_a_clip_names_the_key_and_the_clip_s_first_frame():
+    with pytest.raises(SettingsError, match=r"prompts\['7'\]: prompt expression `t\+` at frame 12"):
+        clip_prompt("a `t+`", range(12, 30), 100, key="7")

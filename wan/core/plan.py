@@ -15,6 +15,8 @@ Conventions (also in DESIGN.md):
   are 4n+1). Keys whose prompt does not change are not boundaries. Keys closer to the previous
   boundary than a minimal clip are merged: the clip takes the prompt covering most of its frames
   and lists the others in ``merged_prompts``. Spans longer than one clip are split evenly.
+- A clip's prompt carries each backtick expression's mean over the clip's frames where that
+  prompt is in force (`wan.core.deforum.prompts.clip_prompt` says why).
 - The final video has exactly ``max_frames`` frames at the Deforum fps (the renderer resamples).
 
 Pure: same settings, profile, seed and overlap give the same plan and the same hash.
@@ -33,7 +35,7 @@ import numpy as np
 
 from wan.core.deforum import defaults
 from wan.core.deforum.ignored import ignored_notes
-from wan.core.deforum.prompts import prompt_keys, split_prompt
+from wan.core.deforum.prompts import clip_prompt, prompt_keys
 from wan.core.deforum.schedules import evaluate_schedule
 from wan.core.deforum.seeds import frame_seeds, seed_cadence
 from wan.core.deforum.settings import DeforumSettings
@@ -205,6 +207,7 @@ def _build(
         )
         raise LimitError(past_limit(where, total, "max_frames", limits.max_frames))
     keys = prompt_keys(settings)
+    key_frames = np.asarray([k.frame for k in keys], dtype=np.int64)
     key_models = [to_model(k.frame) for k in keys]
     targets = _boundary_targets(keys, key_models, total)
     groups = _prompt_groups(keys)
@@ -233,9 +236,12 @@ def _build(
         chosen, merged = _choose_prompt(
             key_models, groups, model_start + clip_overlap, model_end, merged_keys
         )
-        text = split_prompt(keys[chosen].text, start_frame, settings.max_frames, keys[chosen].key)
+        in_force = _frames_in_force(key_frames, groups, start_frame, end_frame)
+        text = clip_prompt(
+            keys[chosen].text, in_force(chosen), settings.max_frames, keys[chosen].key
+        )
         others = tuple(
-            split_prompt(keys[i].text, start_frame, settings.max_frames, keys[i].key).positive
+            clip_prompt(keys[i].text, in_force(i), settings.max_frames, keys[i].key).positive
             for i in merged
         )
         clips.append(
@@ -357,6 +363,20 @@ def _choose_prompt(key_models, groups, first_new: int, last: int, merged_keys):
     present = {int(o) for o in owners if counts[o] > slack}
     merged = {int(groups[k]) for k in merged_keys}
     return chosen, sorted((merged | present) - {chosen})
+
+
+def _frames_in_force(key_frames: np.ndarray, groups: np.ndarray, start: int, end: int):
+    """For a key (a group head), the Deforum frames of the clip start..end where its prompt is
+    in force: the frames its backtick expressions are averaged over (`clip_prompt`); the whole
+    clip if none is (a merged prompt, or a rounding offset at the clip's edge)."""
+    frames = np.arange(start, end + 1, dtype=np.int64)
+    owners = groups[np.maximum(np.searchsorted(key_frames, frames, side="right") - 1, 0)]
+
+    def in_force(key: int) -> np.ndarray:
+        mine = frames[owners == groups[key]]
+        return mine if len(mine) else frames
+
+    return in_force
 
 
 def _deforum_span_finder(max_frames: int, fps: float, model_fps: float):

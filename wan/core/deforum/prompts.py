@@ -10,11 +10,13 @@
   Files Deforum saved next to a run already hold merged prompts and are only split.
 - Backtick expressions (`` `0.5+0.5*sin(t/10)` ``) are evaluated per frame with numexpr, with
   ``t`` the frame and ``max_f``; the text is replaced by the number (Deforum's `str(float)`).
+  A clip's prompt carries each expression's mean over the clip's frames (`clip_prompt`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +27,7 @@ from wan.core.deforum.settings import DeforumSettings
 from wan.errors import SettingsError
 
 _BACKTICK = re.compile(r"`[\s\S]*?`")
+MEAN_DECIMALS = 3  # of a backtick value that changes over a clip (`clip_prompt`)
 _NEG = "--neg"
 
 
@@ -105,12 +108,34 @@ def split_prompt(text: str, frame: int, max_frames: int, key: str | None = None)
 
     `key` (the prompt's key in `prompts`) only serves to name the prompt in errors.
     """
+    return clip_prompt(text, (frame,), max_frames, key)
+
+
+def clip_prompt(
+    text: str, frames: Sequence[int] | np.ndarray, max_frames: int, key: str | None = None
+) -> FramePrompt:
+    """The prompt a clip made of `frames` carries: each backtick expression becomes its mean
+    over the frames, then the text is split on --neg.
+
+    Why the mean: Wan conditions every frame of a clip on one text, so the text stands for the
+    whole clip, not one of its frames. A value at one frame (the start, the middle) is a sample
+    that aliases a periodic weight: a weight alternating 0 / 1 every 5 frames reads 0 or 1 over a
+    60-frame clip depending on where the clip starts, while the mean, 0.5, is the clip's balance.
+    For a ramp the mean is the value at the middle, and a value that does not change over the
+    frames is written exactly as Deforum writes it (``str(float)``); a changing one as its mean
+    rounded to 3 decimals, so the text (and the plan's hash) does not depend on float noise.
+    Clips are not split where a weight changes: a clip costs a whole generation and is at least
+    5 model frames, a fast oscillation would cut the video into stubs that lose its continuity,
+    and the weights are emphasis Wan's text encoder does not read (`wan.core.prompt_syntax` keeps
+    the words): they reach the plan and the prompt enhancer. Prompt keys still cut clips.
+    """
+    frames = np.asarray(frames, dtype=np.int64)
     values: dict[str, str] = {}  # each distinct expression once: a prompt may repeat one
 
     def value(match: re.Match) -> str:
         raw = match.group()
         if raw not in values:
-            values[raw] = _backtick_value(raw, frame, max_frames, key)
+            values[raw] = _backtick_value(raw, frames, max_frames, key)
         return values[raw]
 
     evaluated = _BACKTICK.sub(value, text)
@@ -125,11 +150,12 @@ def prompt_for_frame(settings: DeforumSettings, frame: int) -> FramePrompt:
     return split_prompt(key.text, frame, settings.max_frames, key.key)
 
 
-def _backtick_value(raw: str, frame: int, max_frames: int, key: str | None) -> str:
+def _backtick_value(raw: str, frames: np.ndarray, max_frames: int, key: str | None) -> str:
     expression = raw[1:-1]
     if len(raw) < 3:
         return "1"  # Deforum: an empty `` is weight 1
     where = "" if key is None else f"prompts[{key!r}]: "
+    frame = int(frames[0])
 
     def error(reason: str) -> SettingsError:
         return SettingsError(
@@ -140,8 +166,13 @@ def _backtick_value(raw: str, frame: int, max_frames: int, key: str | None) -> s
         raise error("a sign without a number")
     if is_number(expression):
         return str(float(expression))
-    value = evaluate(expression, {"t": frame, "max_f": max_frames - 1}, error)
-    return str(float(value))
+    result = evaluate(expression, {"t": frames, "max_f": max_frames - 1}, error)
+    per_frame = np.broadcast_to(result, frames.shape).astype(np.float64)
+    if (per_frame == per_frame[0]).all():
+        return str(float(per_frame[0]))  # Deforum's text of the value
+    with np.errstate(all="ignore"):
+        mean = float(np.mean(per_frame))
+    return str(round(mean, MEAN_DECIMALS) + 0.0)  # + 0.0: no "-0.0"
 
 
 def _tidy(text: str) -> str:
