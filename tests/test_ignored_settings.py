@@ -34,7 +34,7 @@ EXPECTED = [
     "composited into the frames",
     "use_mask = True is ignored: masks are not supported: every frame is generated whole",
     "diffusion_cadence = 4 is ignored: Wan generates every frame: there are no in-between "
-    "frames to warp and blend (the seeds still advance once per cadence, as Deforum's)",
+    "frames to warp and blend (the seeds still advance once per cadence, as in Deforum)",
     "prompt at frame 500 is past max_frames 17: never shown",
 ]
 

@@ -141,7 +141,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "diffusion_cadence",
         _above(1),
-        _CADENCE + " to warp and blend (the seeds still advance once per cadence, as Deforum's)",
+        _CADENCE + " to warp and blend (the seeds still advance once per cadence, as in Deforum)",
     ),
     Rule("optical_flow_cadence", _not("None"), _CADENCE + " to blend with optical flow"),
     Rule(
