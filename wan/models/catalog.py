@@ -32,13 +32,21 @@ from wan.models.signature import ModelSignature
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
-KINDS = ("wan", "enhancer")
+KINDS = ("wan", "enhancer", "depth")
+DEFAULT_DEPTH_MODEL = "Depth-Anything-V2-Small"  # the camera warp's depth estimator
 FAMILIES = ("wan2.1", "wan2.2")
 PIPELINES = ("WanPipeline", "WanImageToVideoPipeline", "WanVACEPipeline")
 INPUTS = ("text", "image", "last_image", "video", "mask", "reference")
 SIZE_CLASSES = ("480p", "720p")
 PROFILE_INPUTS = frozenset({IMAGE, LAST_IMAGE, VIDEO, REFERENCE})  # what the planner reasons about
-COMPONENTS = ("transformer", "text_encoder", "vae", "image_encoder", "language_model")
+COMPONENTS = (
+    "transformer",
+    "text_encoder",
+    "vae",
+    "image_encoder",
+    "language_model",
+    "depth_model",
+)
 
 # 832x480 and 1280x720 pixel counts; a size belongs to the class whose count it is nearer to.
 _CLASS_SPLIT = (832 * 480 + 1280 * 720) // 2
@@ -91,6 +99,7 @@ class ParamCounts:
     vae: int = 0
     image_encoder: int = 0
     language_model: int = 0  # prompt enhancers
+    depth_model: int = 0  # depth estimators
 
     def to_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COMPONENTS if getattr(self, name)}
@@ -99,7 +108,7 @@ class ParamCounts:
 @dataclass(frozen=True)
 class CatalogEntry:
     id: str
-    kind: str  # "wan" | "enhancer"
+    kind: str  # "wan" | "enhancer" | "depth"
     title: str
     smoke: bool  # tiny random model built locally (tests, demo)
     repo: str | None  # Hugging Face repo; None for smoke models
@@ -117,7 +126,7 @@ class CatalogEntry:
     defaults: SamplingDefaults | None = None
     min_diffusers: str | None = None
     min_transformers: str | None = None
-    signature: ModelSignature | None = None  # None for enhancers
+    signature: ModelSignature | None = None  # None for enhancers and depth models
 
     @property
     def is_wan(self) -> bool:
@@ -154,9 +163,9 @@ class CatalogEntry:
     def profile(self) -> ModelProfile:
         """What the clip planner needs; prompt models have none."""
         if not self.is_wan:
+            what = "a depth model" if self.kind == "depth" else "a prompt model (prompt enhancer)"
             raise ModelError(
-                f"{self.id} is a prompt model (prompt enhancer), not a video model; "
-                "pick a Wan model for --model"
+                f"{self.id} is {what}, not a video model; pick a Wan model for --model"
             )
         return ModelProfile(
             id=self.id,
@@ -224,6 +233,11 @@ def enhancer_entries() -> tuple[CatalogEntry, ...]:
     return tuple(e for e in load_catalog() if e.kind == "enhancer")
 
 
+def depth_entries() -> tuple[CatalogEntry, ...]:
+    """The depth estimators (the 3D camera warp's depth maps)."""
+    return tuple(e for e in load_catalog() if e.kind == "depth")
+
+
 def parse_model_ref(text: str) -> ModelRef:
     """Split `ID[@REVISION][#VARIANT]`; the id is resolved later by `get_entry`."""
     match = _REF.match(str(text).strip())
@@ -244,9 +258,10 @@ def get_entry(model_ref: str) -> CatalogEntry:
             return index[candidate]
     videos = ", ".join(e.id for e in wan_entries())
     prompts = ", ".join(e.id for e in enhancer_entries())
+    depths = ", ".join(e.id for e in depth_entries())
     raise ModelError(
         f"unknown model {ref.id!r}; video models: {videos}; prompt models (for enhancement): "
-        f"{prompts}; or give a model folder or .safetensors file"
+        f"{prompts}; depth models: {depths}; or give a model folder or .safetensors file"
     )
 
 
@@ -316,6 +331,10 @@ def _parse_entry(item: Any, index: int) -> CatalogEntry:
     if kind == "enhancer":
         if params.language_model <= 0:
             raise _fail(where, "an enhancer needs params.language_model")
+        return CatalogEntry(**common, min_transformers=item.get("min_transformers"))
+    if kind == "depth":
+        if params.depth_model <= 0:
+            raise _fail(where, "a depth model needs params.depth_model")
         return CatalogEntry(**common, min_transformers=item.get("min_transformers"))
     entry = _parse_wan(item, where, common)
     _check_wan(entry, where)

@@ -4,7 +4,8 @@ Tests and the demo need every model family without downloading tens of gigabytes
 is written in the real on-disk Diffusers (or transformers) layout, so it goes through exactly the
 same detection and loading code as a real model: `DiffusionPipeline.from_pretrained(folder)`.
 The weights are random: a smoke video model's output is noise. tiny-qwen's weights are set by
-construction instead: it answers one fixed sentence (`wan.models.smoke_qwen`).
+construction instead: it answers one fixed sentence (`wan.models.smoke_qwen`). tiny-depth is a
+random Depth-Anything depth estimator (`wan.models.smoke_depth`).
 
 Building is deterministic (fixed seeds, locally built tokenizers) and atomic: a model is built in
 a temporary folder beside its target and renamed into place, so concurrent builders never leave a
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from wan.errors import ModelError
+from wan.models.smoke_depth import build_depth
 from wan.models.smoke_qwen import build_qwen
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,9 @@ SMOKE_IDS: tuple[str, ...] = (
     "tiny-ti2v",
     "tiny-vace",
     "tiny-qwen",
+    "tiny-depth",
 )
+WAN_SMOKE_IDS: tuple[str, ...] = tuple(i for i in SMOKE_IDS if i not in ("tiny-qwen", "tiny-depth"))
 SMOKE_MARKER = "wan_smoke.json"
 SMOKE_VERSION = 2  # bump when any built model changes: existing folders are then rebuilt
 SMOKE_NOTE = "tiny random model: its output is noise"
@@ -155,6 +159,8 @@ def build_smoke_model(model_id: str, folder: Path) -> None:
     start = time.perf_counter()
     if name == "tiny-qwen":
         build_qwen(folder, _TEXT, lambda: _seeded("tiny-qwen", "model"))
+    elif name == "tiny-depth":
+        build_depth(folder, lambda: _seeded("tiny-depth", "model"))
     else:
         _build_wan(_WAN_SPECS[name], name, folder)
     _write_marker(folder, name)

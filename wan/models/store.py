@@ -8,7 +8,8 @@ One discovery path serves the CLI, the API, the tab and the prompt enhancer:
 - explicit paths, and the built-in smoke ids (built on first use).
 
 Downloads go through huggingface_hub's `snapshot_download` into the models folder, fetching only
-the files a Diffusers pipeline loads (safetensors weights, configs, tokenizers), resumable.
+the files a Diffusers pipeline (or a chat or depth model) loads (safetensors weights, configs,
+tokenizers, image processors), resumable.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ ENHANCER_FILES = (
     "vocab.json",
     "merges.txt",
     "special_tokens_map.json",
+)
+DEPTH_FILES = (  # a transformers depth estimator (AutoModelForDepthEstimation)
+    "config.json",
+    "preprocessor_config.json",
+    "*.safetensors",
+    "*.safetensors.index.json",
 )
 
 
@@ -202,7 +209,7 @@ def not_installed_error(entry: CatalogEntry, config: StoreConfig, revision: str 
 
 def allow_patterns(entry: CatalogEntry, variant: str | None = None) -> list[str]:
     """Only the files the pipeline needs; with a variant (e.g. fp16), that variant's weights."""
-    patterns = ENHANCER_FILES if entry.kind == "enhancer" else PIPELINE_FILES
+    patterns = {"enhancer": ENHANCER_FILES, "depth": DEPTH_FILES}.get(entry.kind, PIPELINE_FILES)
     if not variant:
         return list(patterns)
     renamed = {
@@ -262,6 +269,10 @@ def download(
     _write_origin(path, entry, model_ref.revision)
     if entry.is_wan:
         _verify_download(path, entry)
+    elif entry.kind == "depth":
+        from wan.models.depth_folder import check_depth_folder
+
+        check_depth_folder(path, entry)
     return path
 
 
