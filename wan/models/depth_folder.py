@@ -69,9 +69,13 @@ def check_depth_folder(path: str | Path, entry: CatalogEntry | None = None) -> D
             f"{folder} is a diffusers pipeline (a video model), not a depth model; use e.g. "
             f"{EXAMPLE}"
         )
+    if not (folder / CONFIG).is_file():
+        raise ModelError(
+            f"{folder} has no {CONFIG}: it is not a depth model folder; use e.g. {EXAMPLE}"
+        )
     config, problem = read_json(folder / CONFIG)
     if config is None:
-        raise ModelError(f"{folder} is not a transformers model folder: {problem}")
+        raise ModelError(f"{folder} is not a usable depth model: {problem}")
     architecture = _depth_architecture(config)
     if architecture is None:
         named = ", ".join(config.get("architectures") or []) or config.get("model_type") or "?"
