@@ -20,6 +20,7 @@ from wan.models.memory import gb
 from wan.models.optimize import choose_plan
 from wan.models.report import (
     ModelReport,
+    depth_report,
     diagnose_report,
     model_report,
     models_payload,
@@ -113,6 +114,17 @@ def _print_models(payload: dict[str, Any], system: SystemInfo) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     config = store_config(args)
+    depth = depth_report(args.model, config)
+    if depth is not None:
+        if args.json:
+            _print_json(depth)
+        else:
+            size = f"{depth['params']:,} parameters, " if depth["params"] else ""
+            print(
+                f"{depth['path']}\n  depth model: {depth['architecture']} ({size}"
+                f"{gb(depth['weights_bytes'])} of safetensors weights)\n  OK"
+            )
+        return 0
     report = model_report(args.model, config, verify_checksums=args.checksums)
     load = None
     if args.load and report.ok:

@@ -11,7 +11,16 @@ from typing import Any
 
 from wan.errors import WanError
 from wan.models import store
-from wan.models.catalog import CatalogEntry, enhancer_entries, get_entry, wan_entries
+from wan.models.catalog import (
+    CatalogEntry,
+    depth_entries,
+    enhancer_entries,
+    get_entry,
+    parse_model_ref,
+    wan_entries,
+)
+from wan.models.depth_folder import check_depth_folder, looks_like_depth_folder
+from wan.models.depth_model import resolve_depth_model
 from wan.models.detect import Detection, detect_model
 from wan.models.match import MatchResult
 from wan.models.optimize import choose_plan
@@ -78,6 +87,26 @@ def model_report(
     )
 
 
+def depth_report(ref: str, config: store.StoreConfig) -> dict[str, Any] | None:
+    """`check` of a depth model (its folder checked, no weights loaded); None when `ref` names
+    something else. A depth model that cannot be used raises ModelError saying why."""
+    try:
+        entry = get_entry(parse_model_ref(ref).id)
+    except WanError:
+        entry = None
+    if entry is not None and entry.kind == "depth":
+        info = resolve_depth_model(ref, config)
+    else:
+        try:
+            model = store.resolve(ref, config)
+        except WanError:
+            return None
+        if not looks_like_depth_folder(model.path):
+            return None
+        info = check_depth_folder(model.path)
+    return {"model": ref, **info.to_dict(), "smoke": is_smoke_folder(info.path), "ok": True}
+
+
 def fit_report(entry: CatalogEntry, system: SystemInfo) -> dict[str, Any]:
     """How a catalog model at its default size and clip length would run on this machine."""
     width, height = entry.default_size
@@ -124,7 +153,7 @@ def models_payload(config: store.StoreConfig, system: SystemInfo | None = None) 
                 {**m.to_dict(), "size_on_disk": disk_size(m.path)} for m in by_id.get(entry.id, [])
             ],
         }
-        for entry in (*wan_entries(), *enhancer_entries())
+        for entry in (*wan_entries(), *enhancer_entries(), *depth_entries())
         if not entry.smoke
     ]
     others = [_other_model(m) for m in by_id.get("", [])]
