@@ -386,7 +386,7 @@ def _built_signature(pipe) -> tuple[ModelSignature, dict[str, int]]:
     return signature, counts
 
 
-@pytest.mark.parametrize("model", [i for i in smoke.SMOKE_IDS if i != "tiny-qwen"])
+@pytest.mark.parametrize("model", smoke.WAN_SMOKE_IDS)
 def test_smoke_entries_match_the_built_models(model, smoke_root):
     from diffusers import DiffusionPipeline
 

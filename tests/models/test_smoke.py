@@ -18,13 +18,14 @@ from wan.models import smoke, smoke_qwen
 from wan.models.smoke import (
     SMOKE_IDS,
     SMOKE_MARKER,
+    WAN_SMOKE_IDS,
     ensure_smoke_model,
     is_smoke_folder,
     is_smoke_id,
     smoke_dir,
 )
 
-WAN_IDS = tuple(i for i in SMOKE_IDS if i != "tiny-qwen")
+WAN_IDS = WAN_SMOKE_IDS
 PIPELINES = {
     "tiny-t2v": "WanPipeline",
     "tiny-t2v-a14b": "WanPipeline",

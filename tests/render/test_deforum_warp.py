@@ -113,7 +113,10 @@ def test_python_m_wan_warp_matches_every_case(tmp_path, capsys):
         ({"--frame": "60"}, "frames 60 to 60: the animation has frames 0 to 59"),
         ({"--steps": "0"}, "frames 4 to 3"),
         ({"--depth": "wrong-shape"}, "of shape (4, 4); the image needs a numeric array of shape"),
-        ({"--depth": None}, "give --depth DEPTH.npy"),
+        (
+            {"--depth": None, "--models-dir": "no-models"},
+            "Depth-Anything-V2-Small is not installed",
+        ),
         ({"--image": "not-an-image"}, "not a readable image"),
     ],
 )
