@@ -65,6 +65,8 @@ def test_repos_follow_the_hub_names():
             assert entry.repo is None
         elif entry.is_wan:
             assert entry.repo == f"Wan-AI/{entry.id}-Diffusers"
+        elif entry.kind == "depth":
+            assert entry.repo == f"depth-anything/{entry.id}-hf"
         else:
             assert entry.repo == f"Qwen/{entry.id}"
 
