@@ -9,6 +9,8 @@
   checkpoints.
 - `generate`: one clip through the diffusers pipelines (text, image, VACE known frames,
   video-to-video), LoRAs, the per-step cancel and progress callback.
+- `depth`: the 3D warp's depth estimator (load once, a depth map per frame, close) and its
+  maps in the convention Deforum's warp reads.
 - `runner`: `Runner.run(plan, options, host, cancel, progress)`, the one entry point: loads the
   model once, generates and checkpoints clip by clip, resumes, assembles and saves.
 """
