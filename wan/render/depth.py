@@ -25,12 +25,12 @@ Measured here (CPU, 2 shared cores, torch 2.13, transformers 4.57; the real arch
 random weights saved as its 99,173,660-byte model.safetensors, the size of the Hub file): built on
 the meta device it has 24,785,089 parameters, 49.6 MB in float16 (99.1 MB in float32); loading
 it from the folder takes 0.21 s the first time, 0.05 s when the file is in the page cache; one
-832x480 frame takes 1.8 s on this CPU (6 to 7 s while the cores are shared). tiny-depth: 34,909 parameters (140 kB), 0.03 s to load,
-5 ms a 64x48 frame. Both ways are cheap, but keeping it is cheaper: 50 MB is 0.06 % of an 80 GB
-card and 0.2 % of Wan 2.1 14B's bf16 transformer (28.6 GB), while freeing it before Wan loads
-means a reload (a file read, a transfer to the GPU, the host's lock taken again) for every clip
-and, with Wan offloaded, waiting for memory Wan is using. So a render keeps it loaded beside Wan
-and closes it at the end.
+832x480 frame takes 1.8 s on this CPU (6 to 7 s while the cores are shared). tiny-depth: 34,909
+parameters (140 kB), 0.03 s to load, 5 ms a 64x48 frame. Both ways are cheap, but keeping it is
+cheaper: 50 MB is 0.06 % of an 80 GB card and 0.2 % of Wan 2.1 14B's bf16 transformer (28.6 GB),
+while freeing it before Wan loads means a reload (a file read, a transfer to the GPU, the host's
+lock taken again) for every clip and, with Wan offloaded, waiting for memory Wan is using. So a
+render keeps it loaded beside Wan and closes it at the end.
 
 Used in a render, every call (open, depth, close) must run inside the host's GPU lock, as the
 Wan model's own calls do; this module takes no lock itself.
