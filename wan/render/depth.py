@@ -155,7 +155,9 @@ class DepthEstimator:
                 f"shape {image.shape}"
             )
         height, width = image.shape[:2]
-        batch = self._processor(images=image, return_tensors="pt")
+        batch = self._processor(
+            images=image, return_tensors="pt", input_data_format="channels_last"
+        )
         pixels = batch["pixel_values"].to(
             device=self.device, dtype=next(self._model.parameters()).dtype
         )
