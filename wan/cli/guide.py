@@ -1,32 +1,17 @@
 """`python -m wan guide`: the whole animation's camera guide rendered from an image in seconds,
-so a user sees the camera path (and what it reveals) before spending GPU minutes.
-
-A 3D animation that warps with depth gets the depth of its first frame from the depth model:
-`--depth-model` names one (an error when it cannot be used); without it the catalog default is
-used when it is installed, else the preview says so and uses flat depth (a preview never
-downloads; `python -m wan download Depth-Anything-V2-Small` fetches it)."""
+so a user sees the camera path (and what it reveals) before spending GPU minutes
+(`wan.planning.guide_preview`, which also says where a 3D preview's depth comes from)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
-
-import numpy as np
 
 from wan.cli.output import print_json
-from wan.core.deforum.settings import DeforumSettings, load_settings
-from wan.core.sizes import choose_size
+from wan.core.deforum.settings import load_settings
 from wan.models.catalog import DEFAULT_DEPTH_MODEL
-from wan.models.depth_model import depth_model_installed
-from wan.models.identify import profile_for
 from wan.models.store import StoreConfig
-from wan.planning.plan_service import plan_for
-from wan.render.camera_guide import plan_guide, shaded, test_card
-from wan.render.deforum_warp import WarpSettings, warp_schedules, warp_settings_of
-from wan.render.depth import DepthEstimator, depth_for_warp
-from wan.render.image_header import decode_image
-from wan.render.video import write_video
+from wan.planning.guide_preview import write_guide_preview
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -50,54 +35,22 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_guide(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
     settings = load_settings(args.settings)
-    profile = profile_for(args.model)
-    size = choose_size(settings.width, settings.height, profile, args.size)
-    source = (
-        decode_image(args.image, f"--image {args.image}", size.size)
-        if args.image
-        else test_card(size.width, size.height)
+    options = {"model": args.model, "size": args.size}
+    config = StoreConfig(models_dir_flag=args.models_dir)
+    preview = write_guide_preview(
+        settings, options, args.out, args.image, "--image", args.depth_model, config
     )
-    schedules = warp_schedules(settings)
-    warp = warp_settings_of(settings)
-    depth, depth_model = _source_depth(source, settings, warp, args)
-    plan = plan_for(settings, {"model": args.model})
-    guide = plan_guide(source, plan, schedules, warp, depth)
-    video = write_video(shaded(guide), args.out, profile.native_fps, keep_frames=False)
-    seconds = time.perf_counter() - started
-    kept = float(guide.masks[-1].mean())  # of the last clip's first frame
+    for note in preview.notes:
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
         print_json({
-            "video": str(video.path), "frames": video.frames, "fps": profile.native_fps,
-            "size": list(size.size), "clips": len(plan.clips), "seconds": round(seconds, 2),
-            "last_frame_from_clip_start": round(kept, 3), "depth_model": depth_model,
+            "video": str(preview.video), "frames": preview.frames, "fps": preview.fps,
+            "size": list(preview.size), "clips": preview.clips,
+            "seconds": round(preview.seconds, 2), "last_frame_from_clip_start":
+            round(preview.kept, 3), "depth_model": preview.depth_model,
         })  # fmt: skip
     else:
-        print(
-            f"{video.frames} model frames at {profile.native_fps:g} fps, {size.width}x"
-            f"{size.height}, {len(plan.clips)} clip(s), in {seconds:.1f} s; the last frame keeps "
-            f"{kept:.0%} of its clip's first (darker: revealed, for the video model to invent)"
-        )
-        print(video.path)
+        print(preview.describe())
+        print(preview.video)
     return 0
-
-
-def _source_depth(
-    source: np.ndarray, settings: DeforumSettings, warp: WarpSettings, args: argparse.Namespace
-) -> tuple[np.ndarray | None, str | None]:
-    """The first frame's depth in the warp's convention and the model's folder, or (None, None)
-    when the warp reads no depth or, by default, no depth model is installed."""
-    if settings.mode != "3D" or not warp.use_depth:
-        return None, None
-    config = StoreConfig(models_dir_flag=args.models_dir)
-    if args.depth_model is None and not depth_model_installed(None, config):
-        print(
-            f"note: the depth model {DEFAULT_DEPTH_MODEL} is not installed, so this preview uses "
-            f"flat depth; `python -m wan download {DEFAULT_DEPTH_MODEL}` fetches it",
-            file=sys.stderr,
-        )
-        return None, None
-    with DepthEstimator.open(args.depth_model, config) as estimator:
-        depth = depth_for_warp(estimator.depth(source), warp.depth_algorithm)
-        return depth, str(estimator.info.path)

@@ -1,11 +1,17 @@
 """The camera guide preview: the whole plan's camera guide written as a video, so a user sees the
 camera path (and what it reveals, darker) before spending GPU minutes. The CLI's `guide` and the
-tab's "Preview camera" both write it here."""
+tab's "Preview camera" both write it here.
+
+A 3D animation that warps with depth gets each clip's first frame's depth from the depth model:
+a named one (an error when it cannot be used), else the catalog default when it is installed,
+else flat depth with a note (a preview never downloads). The preview runs the depth model on the
+CPU: it never waits for, nor takes, the GPU a render may be using.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +19,14 @@ import numpy as np
 
 from wan.core.deforum.settings import DeforumSettings
 from wan.core.sizes import choose_size
+from wan.models.catalog import DEFAULT_DEPTH_MODEL
+from wan.models.depth_model import depth_model_installed
+from wan.models.store import StoreConfig
 from wan.options.render_options import RenderOptions, parse_options
 from wan.planning.plan_service import plan_for
 from wan.render.camera_guide import plan_guide, shaded, test_card
 from wan.render.deforum_warp import warp_schedules, warp_settings_of
+from wan.render.depth import DepthEstimator, depth_for_warp
 from wan.render.image_header import decode_image
 from wan.render.video import write_video
 
@@ -32,6 +42,8 @@ class GuidePreview:
     clips: int
     seconds: float
     kept: float  # share of the last clip's first frame still seen in the last frame
+    depth_model: str | None = None  # the depth model's folder, when one gave the depth
+    notes: tuple[str, ...] = ()
 
     def describe(self) -> str:
         width, height = self.size
@@ -48,11 +60,12 @@ def write_guide_preview(
     out: str | Path,
     image: str | None = None,
     image_name: str = "--image",
-    depth: np.ndarray | None = None,
+    depth_model: str | None = None,
+    config: StoreConfig | None = None,
 ) -> GuidePreview:
     """The guide of the plan `options` give (model, size, seed), from `image` (a file; default a
-    test card) with its `depth` map (3D), as the video `out`. `image_name` names the image in
-    errors (the option or field that gave it)."""
+    test card), as the video `out`. `image_name` names the image in errors (the option or field
+    that gave it); `depth_model` and `config`: see the module docstring."""
     started = time.perf_counter()
     options = parse_options(options)
     plan = plan_for(settings, options)
@@ -62,7 +75,23 @@ def write_guide_preview(
         if image
         else test_card(size.width, size.height)
     )
-    guide = plan_guide(source, plan, warp_schedules(settings), warp_settings_of(settings), depth)
+    warp = warp_settings_of(settings)
+    estimator, notes = None, []
+    if settings.mode == "3D" and warp.use_depth:
+        config = config or StoreConfig()
+        if depth_model is None and not depth_model_installed(None, config):
+            notes.append(
+                f"the depth model {DEFAULT_DEPTH_MODEL} is not installed, so this preview uses "
+                f"flat depth; `python -m wan download {DEFAULT_DEPTH_MODEL}` fetches it"
+            )
+        else:
+            estimator = DepthEstimator.open(depth_model, config, device="cpu")
+    try:
+        depth_of = _depth_function(estimator, warp.depth_algorithm)
+        guide = plan_guide(source, plan, warp_schedules(settings), warp, depth_of)
+    finally:
+        if estimator is not None:
+            estimator.close()
     video = write_video(shaded(guide), out, plan.model_fps, keep_frames=False)
     return GuidePreview(
         video=video.path,
@@ -72,4 +101,14 @@ def write_guide_preview(
         clips=len(plan.clips),
         seconds=time.perf_counter() - started,
         kept=float(guide.masks[-1].mean()),
+        depth_model=str(estimator.info.path) if estimator is not None else None,
+        notes=tuple(notes),
     )
+
+
+def _depth_function(
+    estimator: DepthEstimator | None, algorithm: str
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    if estimator is None:
+        return None
+    return lambda frame: depth_for_warp(estimator.depth(frame), algorithm)

@@ -10,13 +10,14 @@ p -> p R1 + T1 -> (p R1 + T1) R2 + T2); the source's depth is the only depth use
 would estimate a fresh depth map on every warped frame.
 
 The per-model-frame motion is Deforum's per-frame velocity resampled to the model's fps as
-`wan.render.warp` documents for 2D (3D samples the same positions) (a model frame lasts r = fps / model_fps Deforum frames).
+`wan.render.warp` documents for 2D, 3D sampling the same positions (a model frame lasts
+r = fps / model_fps Deforum frames).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import cv2
@@ -176,16 +177,18 @@ def plan_guide(
     plan,
     schedules: Mapping[str, np.ndarray],
     settings: WarpSettings,
-    depth: np.ndarray | None = None,
+    depth_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> CameraGuide:
     """The guides of a plan's clips in a row, each clip starting from the previous clip's last
     guide frame as the render starts from its last frame; frames shared by consecutive clips
-    appear once."""
+    appear once. `depth_of` gives a clip's source its depth map (3D; in the warp's convention),
+    as a render asks the depth model for each clip's first frame."""
     frames, masks = [], []
     for clip in plan.clips:
+        depth = depth_of(source) if depth_of is not None else None
         guide = camera_guide(
             source, schedules, settings, clip.start_frame, clip.num_frames, plan.fps,
-            plan.model_fps, depth if clip.index == 0 else None,
+            plan.model_fps, depth,
         )  # fmt: skip
         keep = clip.model_end - clip.model_start + 1
         frames.append(guide.frames[clip.overlap : keep])
