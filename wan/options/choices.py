@@ -10,3 +10,4 @@ CACHES = ("none", "first_block", "mag")
 DTYPES = (AUTO, "bfloat16", "float16", "float32")
 FPS_MODES = ("deforum", "native")  # Deforum's frame count and fps, or the model's own fps
 LANGUAGES = ("en", "zh")  # of enhanced prompts
+CAMERA_MODES = ("guide", "words")  # follow the camera guide (dual clock), or words only

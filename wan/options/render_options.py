@@ -40,7 +40,15 @@ from wan.options.checks import (
     validate_model,
     value_at,
 )
-from wan.options.choices import ATTENTIONS, CACHES, DTYPES, FPS_MODES, LANGUAGES, OFFLOADS
+from wan.options.choices import (
+    ATTENTIONS,
+    CACHES,
+    CAMERA_MODES,
+    DTYPES,
+    FPS_MODES,
+    LANGUAGES,
+    OFFLOADS,
+)
 
 # The types pydantic validates and documents, from the one list of each (wan/options/choices.py).
 Offload = Literal[OFFLOADS]
@@ -49,6 +57,15 @@ Cache = Literal[CACHES]
 FpsMode = Literal[FPS_MODES]
 Dtype = Literal[DTYPES]
 Lang = Literal[LANGUAGES]
+Camera = Literal[CAMERA_MODES]
+
+# The dual clock's defaults, as fractions of the steps (`wan.render.dual_clock`). Time-to-Move's
+# README gives, for Wan 2.2 at 50 steps, weak step 2 and strong step 5 for camera control (3 and 7
+# for dragged objects): the run starts after 4 % of the steps (early enough that the model still
+# lays out what the camera reveals), and the guide is held for 6 % more (long enough to fix the
+# motion, short enough that the model then repairs the warp's stretch and blur).
+CAMERA_WEAK = 0.04
+CAMERA_STRONG = 0.10
 
 
 # ----------------------------------------------------------------------------------------------
@@ -180,12 +197,39 @@ class RenderOptions(StrictModel):
     crossfade: bool = Field(
         False, description="cross-fade the frames clips share instead of dropping them"
     )
+    camera: Camera = Field(
+        "guide",
+        description=(
+            "guide: each clip follows the camera guide (the previous frame carried along the "
+            "camera path, dual-clock denoising); words: the camera only in the prompt"
+        ),
+    )
+    camera_weak: float = Field(
+        CAMERA_WEAK,
+        ge=0,
+        lt=1,
+        description=(
+            "camera guide: fraction of the steps skipped, the clip starts from the guide noised "
+            "to that step (lower: freer scene; higher: more of the guide kept)"
+        ),
+    )
+    camera_strong: float = Field(
+        CAMERA_STRONG,
+        ge=0,
+        le=1,
+        description=(
+            "camera guide: fraction of the steps before which the guided region is held to the "
+            "guide; at least camera_weak (higher: stricter camera, stiffer picture)"
+        ),
+    )
 
     @before_validator("steps", "seed", "overlap")
     def _check_whole(cls, value: Any) -> Any:
         return check_number(value, whole=True)
 
-    @before_validator("guidance", "guidance_2", "flow_shift", "cache_threshold")
+    @before_validator(
+        "guidance", "guidance_2", "flow_shift", "cache_threshold", "camera_weak", "camera_strong"
+    )
     def _check_numbers(cls, value: Any) -> Any:
         return check_number(value)
 
@@ -237,6 +281,13 @@ def validate_options(data: dict[str, Any], naming: ErrorNaming) -> RenderOptions
         where, _ = naming.name_of(("cache_threshold",))
         cache, _ = naming.name_of(("cache",))
         raise OptionsError(f"{where} needs a step cache: set {cache} to first_block or mag")
+    if options.camera_strong < options.camera_weak:
+        strong, _ = naming.name_of(("camera_strong",))
+        weak, _ = naming.name_of(("camera_weak",))
+        raise OptionsError(
+            f"{strong} {options.camera_strong:g} is below {weak} {options.camera_weak:g}: the "
+            f"guided steps end after they start; give {strong} >= {weak}"
+        )
     return options
 
 

@@ -1,4 +1,5 @@
-"""One clip through diffusers' Wan pipelines: text, first image, VACE known frames, video-to-video.
+"""One clip through diffusers' Wan pipelines: text, first image, VACE known frames, video-to-video,
+and text or first image following a guide video (dual-clock denoising, `wan.render.dual_clock`).
 
 `generate_clip` turns a `ClipRequest` into uint8 frames on a `LoadedModel` and reports what it
 had to change (`ClipResult.notes`), a per-step progress callback, cancel within one step, and
@@ -20,6 +21,8 @@ import numpy as np
 
 from wan.core.tasks import CLIP_MODES
 from wan.errors import Cancelled, InternalError, OutOfMemory, RenderError
+from wan.options.render_options import CAMERA_STRONG, CAMERA_WEAK
+from wan.render import dual_clock
 from wan.render.loaded_model import LoadedModel
 from wan.render.pipeline_args import call_arguments
 
@@ -50,6 +53,11 @@ class ClipRequest:
     init_video: np.ndarray | None = None  # (num_frames, H, W, 3) for v2v
     strength: float | None = None  # v2v denoise strength (1 = all noise)
     last_image: np.ndarray | None = None  # (H, W, 3) last frame for first+last-frame models
+    # Dual-clock denoising (t2v and i2v only): follow `guide` inside `guide_mask`. None: not at all.
+    guide: np.ndarray | None = None  # (num_frames, H, W, 3) the camera guide's frames
+    guide_mask: np.ndarray | None = None  # (num_frames, H, W) 1 = from the source; None: all 1
+    camera_weak: float = CAMERA_WEAK  # fraction of the steps skipped: the run starts there
+    camera_strong: float = CAMERA_STRONG  # fraction of the steps before which the mask is held
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class ClipResult:
     notes: tuple[str, ...] = ()
     strength: float | None = None  # v2v: the strength actually used (after capping)
     steps_run: int = 0  # denoising steps actually run
+    guided_steps: tuple[int, int] | None = None  # dual clock: (weak, strong) step indices used
 
 
 class _StopRequested(Exception):
@@ -79,7 +88,12 @@ def generate_clip(
     if cancel is not None and cancel():
         raise Cancelled("cancelled before the clip started; finished clips are kept")
     pipe, kwargs, notes, strength, total = call_arguments(model, request)
-    callback = _StepCallback(on_step, cancel, total)
+    clock = None
+    if request.guide is not None:
+        pipe, kwargs, clock, more = dual_clock.prepare(model, pipe, kwargs, request)
+        notes += more
+        total = clock.clocks.steps_run
+    callback = _StepCallback(on_step, cancel, total, clock)
     start = time.perf_counter()
     out_of_memory: str | None = None
     try:
@@ -115,19 +129,30 @@ def generate_clip(
     )
     for note in notes:
         log.info("%s", note)
-    return ClipResult(frames, tuple(notes), strength, callback.done)
+    guided = (clock.clocks.weak, clock.clocks.strong) if clock is not None else None
+    return ClipResult(frames, tuple(notes), strength, callback.done, guided)
 
 
 class _StepCallback:
-    """diffusers' `callback_on_step_end`: progress after each step, then the cancel check."""
+    """diffusers' `callback_on_step_end`: the dual clock's replacement, progress after each step,
+    then the cancel check."""
 
-    def __init__(self, on_step: OnStep | None, cancel: CancelCheck | None, total: int) -> None:
+    def __init__(
+        self,
+        on_step: OnStep | None,
+        cancel: CancelCheck | None,
+        total: int,
+        clock: dual_clock.DualClock | None = None,
+    ) -> None:
         self.on_step = on_step
         self.cancel = cancel
         self.total = total
+        self.clock = clock
         self.done = 0
 
     def __call__(self, pipe: Any, step: int, timestep: Any, kwargs: dict) -> dict:
+        if self.clock is not None:
+            kwargs["latents"] = self.clock.after_step(step, kwargs["latents"])
         self.total = int(getattr(pipe, "_num_timesteps", 0) or self.total)
         self.done = step + 1
         if self.on_step is not None:
@@ -182,12 +207,34 @@ def _check_request(model: LoadedModel, request: ClipRequest) -> None:
     if request.reference_image is not None:
         ref = request.reference_image
         _check_array("reference_image", ref, (*ref.shape[:2], 3) if ref.ndim == 3 else (0, 0, 3))
+    if request.guide is not None:
+        if model.task == "vace":
+            raise InternalError(
+                "a guide with a VACE model: dual-clock denoising is not wired for VACE yet"
+            )
+        _check_guide(request, frame)
     if request.mode == "v2v":
         _check_array("init_video", request.init_video, (request.num_frames, *frame))
         if request.strength is None or not 0.0 < request.strength <= 1.0:
             raise InternalError(
                 f"video-to-video strength {request.strength}: give a value in (0, 1]"
             )
+
+
+def _check_guide(request: ClipRequest, frame: tuple[int, int, int]) -> None:
+    if request.mode not in dual_clock.GUIDED_MODES:
+        raise InternalError(
+            f"a guide with a {request.mode} clip: dual-clock denoising takes "
+            f"{' or '.join(dual_clock.GUIDED_MODES)} clips"
+        )
+    _check_array("guide", request.guide, (request.num_frames, *frame))
+    if request.guide_mask is not None:
+        _check_array("guide_mask", request.guide_mask, (request.num_frames, *frame[:2]))
+    if not 0.0 <= request.camera_weak <= request.camera_strong <= 1.0:
+        raise InternalError(
+            f"camera_weak {request.camera_weak} and camera_strong {request.camera_strong}: "
+            "give 0 <= weak <= strong <= 1"
+        )
 
 
 def _check_array(name: str, array: np.ndarray | None, shape: tuple[int, ...]) -> None:

@@ -88,6 +88,13 @@ class LoadedModel:
             low = self.pipe.transformer_2
         return self._shared("v2v", diffusers.WanVideoToVideoPipeline, transformer=low)
 
+    def with_scheduler(self, pipe: Any, scheduler: Any) -> Any:
+        """`pipe`'s class on `pipe`'s components with another scheduler (one clip's; not kept)."""
+        cls = type(pipe)
+        derived = cls(**_shared_kwargs(pipe, cls, {"scheduler": scheduler}))
+        _copy_progress(self.pipe, derived)
+        return derived
+
     def _shared(self, key: str, cls: type, **overrides: Any) -> Any:
         """A `cls` pipeline on the same component objects (rebuilt if the main one's change)."""
         wanted = _shared_kwargs(self.pipe, cls, overrides)
@@ -99,12 +106,16 @@ class LoadedModel:
         ):
             return cached
         derived = cls(**wanted)
-        progress = getattr(self.pipe, "_progress_bar_config", None)
-        if progress is not None:
-            derived.set_progress_bar_config(**progress)
+        _copy_progress(self.pipe, derived)
         self._derived[key] = derived
         log.debug("built %s on the components of %s", cls.__name__, type(self.pipe).__name__)
         return derived
+
+
+def _copy_progress(source: Any, derived: Any) -> None:
+    progress = getattr(source, "_progress_bar_config", None)
+    if progress is not None:
+        derived.set_progress_bar_config(**progress)
 
 
 def infer_task(pipe: Any) -> str:
