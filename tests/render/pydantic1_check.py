@@ -45,6 +45,9 @@ GOOD = [
         "init_image": "C:\\images\\start.png",
         "colour_match": False,
         "crossfade": True,
+        "camera": "words",
+        "camera_weak": 0,
+        "camera_strong": "0.5",
     },
     {"size": [640, 360], "prompt_overrides": None},
 ]
@@ -89,6 +92,9 @@ BAD = [
     {"model": ""},
     {"colour_match": None},
     {"crossfade": 2},
+    {"camera": "orbit"},
+    {"camera_weak": 1},
+    {"camera_weak": 0.3, "camera_strong": 0.2},
     {"steps": 0, "guidance": -1, "typo": 1},
 ]
 
@@ -103,6 +109,7 @@ ARGV = [
     ["--enhance", "--enhance-model", "tiny-qwen", "--lang", "zh", "--style", "anime"],
     ["--prompt", "0=a cat", "--prompt", "2=a dog = happy", "--init-image", "start.png"],
     ["--no-colour-match", "--crossfade"],
+    ["--camera", "words", "--camera-weak", "0.08", "--camera-strong", "0.2"],
     ["--steps", "500"],
     ["--steps", "ten"],
     ["--offload", "disk"],
@@ -113,6 +120,7 @@ ARGV = [
     ["--size", "830"],
     ["--init-image", "http://example.com/a.png"],
     ["--cache-threshold", "0.1"],
+    ["--camera-weak", "0.5"],
 ]
 
 

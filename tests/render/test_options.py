@@ -100,6 +100,9 @@ def test_defaults() -> None:
         "init_image": None,
         "colour_match": True,
         "crossfade": False,
+        "camera": "guide",
+        "camera_weak": 0.04,
+        "camera_strong": 0.1,
     }
 
 
@@ -219,7 +222,8 @@ def test_the_documented_flags_exist() -> None:
         "--no-vae-tiling", "--text-encoder-on-cpu", "--attention", "--force-memory-plan",
         "--cache", "--cache-threshold", "--lora FILE[:STRENGTH]", "--enhance", "--no-enhance",
         "--enhance-model", "--lang", "--style", "--prompt CLIP=TEXT", "--init-image",
-        "--no-colour-match", "--crossfade",
+        "--no-colour-match", "--crossfade", "--camera {guide,words}", "--camera-weak",
+        "--camera-strong",
     ):  # fmt: skip
         assert flag in text, flag
     assert "sampling steps (default: model's)" in text  # help from the field descriptions
@@ -242,7 +246,8 @@ def test_flags_fill_every_part_of_the_model() -> None:
         "--force-memory-plan", "--cache", "first_block", "--cache-threshold", "0.08",
         "--lora", "a.safetensors:0.5", "--enhance", "--enhance-model", "tiny-qwen",
         "--lang", "zh", "--style", "anime", "--prompt", "1=a fox", "--init-image", "start.png",
-        "--no-colour-match", "--crossfade",
+        "--no-colour-match", "--crossfade", "--camera", "words", "--camera-weak", "0.1",
+        "--camera-strong", "0.3",
     )  # fmt: skip
     assert options_to_dict(options) == {
         "model": "tiny-vace",
@@ -271,6 +276,9 @@ def test_flags_fill_every_part_of_the_model() -> None:
         "init_image": "start.png",
         "colour_match": False,
         "crossfade": True,
+        "camera": "words",
+        "camera_weak": 0.1,
+        "camera_strong": 0.3,
     }
 
 
