@@ -104,19 +104,28 @@ def test_continuation_conditions_the_next_clip(tmp_path, smoke_root, monkeypatch
         assert np.array_equal(given, expected)
 
 
-def test_text_only_continuation_denoises_a_warped_init_video(tmp_path, smoke_root, monkeypatch):
+@pytest.mark.parametrize("camera", ["guide", "words"])
+def test_text_only_continuation_follows_the_camera_guide(tmp_path, smoke_root, monkeypatch, camera):
+    """guide: dual clock from the guide, starting where Deforum's strength 0.5 says; words: the
+    guide as a video-to-video init video at denoise 1 - 0.5."""
     seen = []
     original = generate_module.generate_clip
     monkeypatch.setattr(
         "wan.render.model_session.generate_clip",
         lambda m, r, **k: seen.append(r) or original(m, r, **k),
     )
-    _, result = render(tmp_path, "tiny-t2v")
-    request = seen[1]
-    previous, _ = load_clip(result.run_dir, 0)
-    assert request.mode == "v2v" and request.strength == pytest.approx(0.5)
-    assert np.array_equal(request.init_video[0], previous[-1])
-    assert not np.array_equal(request.init_video[-1], previous[-1])  # moved along the camera
+    _, result = render(tmp_path, "tiny-t2v", camera=camera)
+    first, request = seen[0], seen[1]
+    previous, meta = load_clip(result.run_dir, 0)
+    video = request.guide if camera == "guide" else request.init_video
+    assert np.array_equal(video[0], previous[-1])
+    assert not np.array_equal(video[-1], previous[-1])  # moved along the camera
+    if camera == "words":
+        assert request.mode == "v2v" and request.strength == pytest.approx(0.5)
+        return
+    assert first.guide is None  # no init image: the first clip comes from text
+    assert request.mode == "t2v" and request.guide_mask.shape == video.shape[:3]
+    assert (request.camera_weak, request.camera_strong) == pytest.approx((0.5, 0.56))
 
 
 def test_same_inputs_same_video(tmp_path, smoke_root):

@@ -1,73 +1,132 @@
 """How each clip is conditioned: the first from text or the init image, every later one by
-continuing the previous clip with what the model can do.
+continuing the previous clip with what the model can do, and how it follows the camera.
 
-- image-to-video and TI2V models: the previous clip's last frame is the first image;
+Continuing (the source frame: the previous clip's last frame, or the init image for the first):
+- image-to-video, TI2V and first-last-frame models: the source is the first image;
 - VACE: the previous clip's last k frames (k = overlap, at least 1) are known frames at the start
   of the control video; the first clip's first frame goes in as a reference image;
-- text-only models: the clip's camera guide (the previous last frame, or the init image, carried
-  along this clip's camera path by Deforum's own warp: `wan.render.camera_guide`) is an init
-  video, denoised at strength 1 - Deforum's strength (how much of the previous frame is kept).
+- text-only models: the source reaches the clip through the camera guide (below).
 Every continuation shares `overlap` model frames with the previous clip (plan.CONTINUATION_OVERLAP
 by default: the conditioning frame itself), which the assembly drops or cross-fades.
+
+Following the camera (`RenderOptions.camera`):
+- `guide` (default): the clip's camera guide, the source carried along the clip's camera path by
+  Deforum's own warp (`wan.render.camera_guide`, depth from the depth model in 3D), is followed
+  by dual-clock denoising (`wan.render.dual_clock`): the run starts from the guide noised to the
+  weak clock, and the pixels the guide knows are held to it until the strong clock;
+- `words`: the camera is only in the prompt; text-only models denoise the guide as an init video
+  (video-to-video), the one thing that carries the previous frame into their next clip.
+A first clip without an init image has no source: it is generated from text, guided from clip 2.
+
+Deforum's strength (`strength_schedule`: how much of the previous frame the next clip keeps) and
+the clocks (`clip_clocks`): image models keep the previous frame exactly, as their condition, so
+their clocks are the options' `camera_weak` / `camera_strong`. Text-only models have nothing
+else to keep it with, so the strength is where the run starts, as in video-to-video (weak clock =
+strength: that share of the steps is skipped), and the guided region is held for the options'
+span (camera_strong - camera_weak) after it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from wan.core.plan import Clip
-from wan.core.tasks import AS_FIRST_IMAGE, AS_KNOWN_FRAMES, task_of
+from wan.core.tasks import AS_FIRST_IMAGE, AS_INIT_VIDEO, AS_KNOWN_FRAMES, task_of
 from wan.render.camera_guide import CameraGuide, camera_guide
 from wan.render.deforum_warp import warp_settings_of
 from wan.render.generate import ClipRequest
 from wan.render.job import RenderJob
 
+DepthOf = Callable[[np.ndarray], np.ndarray]  # a frame -> its depth map, in the warp's convention
 
-def first_request(job: RenderJob, clip: Clip, init_image: np.ndarray | None) -> ClipRequest:
+
+def first_request(
+    job: RenderJob, clip: Clip, init_image: np.ndarray | None, depth_of: DepthOf | None = None
+) -> ClipRequest:
     """The first clip: from text, or from the init image the way the task continues a clip."""
-    base = _base(job, clip)
     if init_image is None:
-        return ClipRequest(mode="t2v", **base)
-    how = task_of(job.task).continues_by
-    if how == AS_FIRST_IMAGE:
-        return ClipRequest(mode="i2v", image=init_image, **base)
-    if how == AS_KNOWN_FRAMES:
-        return ClipRequest(mode="vace", known_frames=init_image[None], **base)
-    # a text-only model starts from the init image carried along the clip's camera path
-    video = clip_guide(job, clip, init_image).frames
-    return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
+        return ClipRequest(mode="t2v", **_base(job, clip))
+    return _continuing(job, clip, init_image, init_image[None], None, depth_of)
 
 
 def continue_request(
-    job: RenderJob, clip: Clip, previous: np.ndarray, reference: np.ndarray | None
+    job: RenderJob,
+    clip: Clip,
+    previous: np.ndarray,
+    reference: np.ndarray | None,
+    depth_of: DepthOf | None = None,
 ) -> ClipRequest:
     """The request for a clip after the first; `previous` is the previous clip's frames."""
+    known = previous[-max(clip.overlap, 1) :]
+    return _continuing(job, clip, previous[-1], known, reference, depth_of)
+
+
+def _continuing(
+    job: RenderJob,
+    clip: Clip,
+    source: np.ndarray,
+    known: np.ndarray,
+    reference: np.ndarray | None,
+    depth_of: DepthOf | None,
+) -> ClipRequest:
     base = _base(job, clip)
     how = task_of(job.task).continues_by
-    if how == AS_FIRST_IMAGE:
-        return ClipRequest(mode="i2v", image=previous[-1], **base)
     if how == AS_KNOWN_FRAMES:
-        known = previous[-max(clip.overlap, 1) :]
         return ClipRequest(mode="vace", known_frames=known, reference_image=reference, **base)
-    video = clip_guide(job, clip, previous[-1]).frames
-    return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
+    if job.options.camera != "guide":
+        if how == AS_FIRST_IMAGE:
+            return ClipRequest(mode="i2v", image=source, **base)
+        video = clip_guide(job, clip, source, depth_of).frames
+        return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
+    follow = _follow(job, clip, clip_guide(job, clip, source, depth_of))
+    if how == AS_FIRST_IMAGE:
+        return ClipRequest(mode="i2v", image=source, **follow, **base)
+    return ClipRequest(mode="t2v", **follow, **base)
 
 
 def clip_guide(
-    job: RenderJob, clip: Clip, source: np.ndarray, depth: np.ndarray | None = None
+    job: RenderJob, clip: Clip, source: np.ndarray, depth_of: DepthOf | None = None
 ) -> CameraGuide:
     """`source` (a frame at the render's size) carried along `clip`'s camera path: Deforum's
-    warp of each model frame, composed from the source (`depth`: its depth map, 3D only)."""
+    warp of each model frame, composed from the source (3D: with the source's depth when
+    `depth_of` gives it and the settings warp with depth)."""
+    settings = warp_settings_of(job.settings)
+    needs_depth = settings.mode == "3D" and settings.use_depth and depth_of is not None
     return camera_guide(
         source,
         job.schedules,
-        warp_settings_of(job.settings),
+        settings,
         clip.start_frame,
         clip.num_frames,
         job.settings.fps,
         job.plan.model_fps,
-        depth,
+        depth_of(source) if needs_depth else None,  # type: ignore[misc]
     )
+
+
+def clip_clocks(
+    task: str | None, strength: float, weak: float, strong: float
+) -> tuple[float, float]:
+    """(weak, strong) clocks of a guided clip, as fractions of its steps (module docstring)."""
+    if task_of(task).continues_by != AS_INIT_VIDEO:
+        return weak, strong
+    start = float(min(1.0, max(0.0, strength)))
+    return start, min(1.0, start + max(0.0, strong - weak))
+
+
+def _follow(job: RenderJob, clip: Clip, guide: CameraGuide) -> dict:
+    """The request fields of a clip that follows `guide`."""
+    weak, strong = clip_clocks(
+        job.task, clip.strength, job.options.camera_weak, job.options.camera_strong
+    )
+    return {
+        "guide": guide.frames,
+        "guide_mask": guide.masks,
+        "camera_weak": weak,
+        "camera_strong": strong,
+    }
 
 
 def _denoise(clip: Clip) -> float:
