@@ -102,11 +102,8 @@ def _guide_3d(source, schedules, settings, start_frame, num_model_frames, fps, m
         carried = None if depth_t is None else _sample(depth_t, where, "bilinear")[0, 0].numpy()
         z = depth_to_z(carried, settings, (height, width)).astype(np.float64)
         points = np.stack((x.ravel(), y.ravel(), z.ravel()), axis=1)
-        step = rotation_matrix(rx[k], ry[k], rz[k])
-        shift = np.array([-tx[k], ty[k], -tz[k]]) * TRANSLATION_SCALE_3D
-        scale = math.tan(math.radians(fov[k]) / 2)
         aspect = width / height if settings.aspect_ratio_old_formula else aspect_at[k]
-        offset = _project(points @ step + shift, scale, aspect) - _project(points, scale, aspect)
+        offset = step_offset(points, (rx[k], ry[k], rz[k]), (tx[k], ty[k], tz[k]), fov[k], aspect)
         offset = torch.from_numpy(np.nan_to_num(offset, nan=8.0).reshape(height, width, 2))
         reads = grid - offset  # where step k's warp reads frame k-1
         moved = _sample((where - grid).permute(2, 0, 1)[None], reads, "bilinear", "border")
@@ -118,6 +115,17 @@ def _guide_3d(source, schedules, settings, start_frame, num_model_frames, fps, m
         frames.append(warped[0].clamp(0, 255).permute(1, 2, 0).numpy().astype(np.uint8))
         masks.append(valid[0, 0].numpy().astype(np.uint8))
     return CameraGuide(np.stack(frames), np.stack(masks))
+
+
+def step_offset(points: np.ndarray, rotation, translation, fov: float, aspect: float):
+    """Where one 3D step (rotation_3d_x/y/z degrees, translation_x/y/z, Deforum's signs) moves
+    camera-space points (N x 3: x, y in [-1, 1], z) on the image plane, in normalised units
+    (N x 2; NaN behind the camera). The guide's warp and the adherence measure's requested
+    motion (wan/render/adherence.py) share it."""
+    shift = np.array([-translation[0], translation[1], -translation[2]]) * TRANSLATION_SCALE_3D
+    scale = math.tan(math.radians(fov) / 2)
+    moved = points @ rotation_matrix(*rotation) + shift
+    return _project(moved, scale, aspect) - _project(points, scale, aspect)
 
 
 def _sample(image, where, mode: str, padding: str = "zeros"):
