@@ -81,9 +81,28 @@ def test_every_architecture_renders_a_multi_clip_video(tmp_path, smoke_root, mod
     assert clips[0]["mode"] == ("i2v" if model in ("tiny-i2v", "tiny-i2v-a14b") else "t2v")
     assert clips[0]["prompt_used"] == "a red lighthouse"  # WebUI syntax converted
     assert any("missing" in w for w in metadata["warnings"])  # the LoRA tag without a file
-    for name in ("plan.json", "deforum_settings.json", "prompts.srt", "run.json"):
+    for name in ("plan.json", "deforum_settings.json", "prompts.srt", "run.json", "adherence.png"):
         assert (result.run_dir / name).is_file()
     assert json.loads((result.run_dir / "run.json").read_text())["status"] == "done"
+    assert_camera_recorded(plan, clips)
+
+
+def assert_camera_recorded(plan, clips) -> None:
+    """Every clip's metadata holds the camera it was asked for (SETTINGS: 2 px per Deforum
+    frame right, 20 fps against the model's 16, at 64x64 of Deforum's 64x64), what was
+    measured on its frames and its adherence figure (issue 14 item 5)."""
+    ratio = plan.fps / plan.model_fps
+    for clip, meta in zip(plan.clips, clips, strict=True):
+        camera = meta["camera"]
+        assert camera["size"] == [64, 64] and camera["fps"] == plan.model_fps
+        assert len(camera["requested"]) == len(camera["measured"]) == clip.num_frames - 1
+        first = camera["requested"][0]
+        assert first["dx"] == pytest.approx(2 * ratio, abs=0.05)  # zoom about the centre too
+        assert first["zoom"] == pytest.approx(1.01**ratio, abs=1e-4)
+        figure = camera["adherence"]
+        assert figure["frames"] + figure["excluded"] == clip.num_frames - 1
+        assert figure["motion_px"] > 0
+        assert figure["score"] is None or 0.0 <= figure["score"] <= 1.0
 
 
 @pytest.mark.parametrize("model, field", [("tiny-i2v", "image"), ("tiny-vace", "known_frames")])
@@ -147,8 +166,12 @@ def test_cancel_keeps_finished_clips_and_resume_finishes(tmp_path, smoke_root):
     assert (
         kept and json.loads((cancelled.run_dir / "run.json").read_text())["status"] == "cancelled"
     )
-    _, resumed = render(tmp_path, "tiny-t2v", "run")
+    plan, resumed = render(tmp_path, "tiny-t2v", "run")
     assert resumed.status == "done" and resumed.clips_resumed == len(kept)
+    # the resumed clips kept their camera records (saved with each checkpoint)
+    assert_camera_recorded(
+        plan, json.loads((resumed.run_dir / "metadata.json").read_text())["clips"]
+    )
     _, fresh = render(tmp_path, "tiny-t2v", "fresh")
     assert np.array_equal(video_frames(resumed.video), video_frames(fresh.video))
 

@@ -289,17 +289,13 @@ class CameraTimeline:
 def plan_timeline(plan, settings, size: tuple[int, int]) -> CameraTimeline:
     """The requested motion of every clip of `plan` (a GenerationPlan of DeforumSettings
     `settings`) at the render size `size`, from the warp's schedules (what the guide uses)."""
-    from wan.render.deforum_warp import warp_schedules, warp_settings_of
-
-    schedules, warp = warp_schedules(settings), warp_settings_of(settings)
+    camera = RenderCamera.of(plan, settings, size)
     ratio = plan.fps / plan.model_fps
-    tracks = []
-    for clip in plan.clips:
-        asked = requested_motion(
-            schedules, warp, clip.start_frame, clip.num_frames, plan.fps, plan.model_fps, size
-        )
-        tracks.append(CameraTrack(clip.index, clip.start_frame, ratio, asked))
-    return CameraTimeline(tuple(size), plan.model_fps, tuple(tracks))
+    tracks = tuple(
+        CameraTrack(clip.index, clip.start_frame, ratio, camera.requested(clip))
+        for clip in plan.clips
+    )
+    return CameraTimeline(tuple(size), plan.model_fps, tracks)
 
 
 def run_timeline(plan, clips: Iterable[Mapping[str, Any]]) -> CameraTimeline | None:
@@ -320,3 +316,37 @@ def run_timeline(plan, clips: Iterable[Mapping[str, Any]]) -> CameraTimeline | N
     if size is None:
         return None
     return CameraTimeline(size, plan.model_fps, tuple(sorted(tracks, key=lambda t: t.index)))
+
+
+@dataclass(frozen=True)
+class RenderCamera:
+    """What a render needs to record its clips' camera: the warp's schedules and settings, and
+    the render's size and fps."""
+
+    schedules: Mapping[str, np.ndarray] = field(repr=False)
+    warp: WarpSettings
+    size: tuple[int, int]
+    fps: float
+    model_fps: float
+
+    @classmethod
+    def of(cls, plan, settings, size: tuple[int, int]) -> RenderCamera:
+        """For a GenerationPlan of DeforumSettings `settings`, rendered at `size`."""
+        from wan.render.deforum_warp import warp_schedules, warp_settings_of
+
+        schedules, warp = warp_schedules(settings), warp_settings_of(settings)
+        return cls(schedules, warp, tuple(size), plan.fps, plan.model_fps)
+
+    def requested(self, clip) -> tuple[StepMotion, ...]:
+        """A plan Clip's requested motion (computed before it is generated: a schedule the
+        warp cannot use fails the render before any GPU time is spent on the clip)."""
+        return requested_motion(
+            self.schedules, self.warp, clip.start_frame, clip.num_frames, self.fps,
+            self.model_fps, self.size,
+        )  # fmt: skip
+
+    def record(self, requested: Sequence[StepMotion], frames: np.ndarray) -> dict[str, Any]:
+        """The clip's `camera` record, measured on its generated frames (the model's size)."""
+        if tuple(frames.shape[2:0:-1]) != self.size:
+            raise ValueError(f"frames of {frames.shape} are not at the render size {self.size}")
+        return clip_camera(requested, measured_motion(frames), self.size, self.model_fps)

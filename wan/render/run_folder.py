@@ -2,7 +2,9 @@
 
 `<output root>/wan-videos/<YYYYMMDD-HHMMSS>-<first 8 of the render hash>` by default, or the
 folder given with --out. It holds plan.json, deforum_settings.json (to repeat the run), run.json
-(status and hash parts), clips/, video.mp4, metadata.json and prompts.srt.
+(status and hash parts), clips/, video.mp4, metadata.json, prompts.srt and adherence.png (each
+clip's requested camera motion against the motion measured on its frames, wan.render.adherence;
+each clip's metadata holds the numbers under `camera`, so a resumed render keeps them).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from wan.render.checkpoints import compare_hashes, read_run_state, write_run_sta
 from wan.render.job import RenderJob
 
 log = logging.getLogger(__name__)
+ADHERENCE_PLOT = "adherence.png"
 
 # Told the run folder's absolute path once `open_run` has made it (the job queue records it on
 # the job's row, so a killed render's job is found again by its folder); a context variable, so
@@ -102,7 +105,10 @@ def write_state(folder: Path, job: RenderJob, status: str) -> None:
     )
 
 
-def clip_metadata(job: RenderJob, clip: Clip, request, result, seconds: float) -> dict[str, Any]:
+def clip_metadata(
+    job: RenderJob, clip: Clip, request, result, seconds: float, camera: dict | None = None
+) -> dict[str, Any]:
+    """A clip's record, saved with its checkpoint; `camera`: wan.render.adherence.clip_camera."""
     prompt = job.prompts[clip.index]
     return {
         "index": clip.index,
@@ -120,6 +126,7 @@ def clip_metadata(job: RenderJob, clip: Clip, request, result, seconds: float) -
         "num_frames": request.num_frames,
         "seconds": round(seconds, 3),
         "notes": list(result.notes),
+        "camera": camera,
     }
 
 
@@ -167,6 +174,28 @@ def write_metadata(folder, job: RenderJob, session, clips, timings, video) -> No
         "warnings": list(job.warnings) + list(video.warnings),
     }
     _write_json(folder / "metadata.json", data)
+
+
+def write_adherence(folder: Path, job: RenderJob, clips) -> Path | None:
+    """adherence.png from the clips' camera records (None when no clip has one, as in a run
+    resumed from clips made before they were recorded); a picture that cannot be written is a
+    warning in the log, never a failed render."""
+    from wan.render.adherence import run_timeline
+    from wan.render.camera_plot import plot_adherence
+
+    timeline = run_timeline(job.plan, clips)
+    if timeline is None:
+        return None
+    width, height = timeline.size
+    title = (
+        f"Camera adherence: {folder.name}, {job.settings.mode}, {width}x{height} "
+        f"at {job.plan.model_fps:g} fps (model), video at {job.plan.fps:g} fps"
+    )
+    try:
+        return plot_adherence(timeline, folder / ADHERENCE_PLOT, title=title)
+    except OSError as exc:
+        log.warning("cannot write %s: %s", folder / ADHERENCE_PLOT, exc.strerror or exc)
+        return None
 
 
 def _write_json(path: Path, data: Any) -> None:

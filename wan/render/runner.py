@@ -3,8 +3,9 @@
 Flow: prepare the job (no weights) -> run folder, refusing to resume a different render -> free
 the host's model, load Wan once under the host's GPU lock, apply the memory plan and LoRAs ->
 each unfinished clip: build its conditioning, generate (retry once one memory step leaner on
-out-of-memory), colour-match to the frames it continues, checkpoint atomically -> assemble the
-clips as a stream, resample to the output fps, write video.mp4, metadata.json, prompts.srt.
+out-of-memory), colour-match to the frames it continues, measure its camera against the
+schedules' (wan.render.adherence), checkpoint atomically -> assemble the clips as a stream,
+resample to the output fps, write video.mp4, metadata.json, prompts.srt, adherence.png.
 Cancel is checked at every denoising step; finished clips stay on disk.
 """
 
@@ -29,6 +30,7 @@ from wan.host.base import (
 )
 from wan.options.render_options import RenderOptions
 from wan.render import run_folder
+from wan.render.adherence import RenderCamera
 from wan.render.assemble import output_stream
 from wan.render.checkpoints import clip_preview, finished_clips, load_clip, save_clip
 from wan.render.conditioning import continue_request, first_request
@@ -112,6 +114,7 @@ class Runner:
                 session.close()
             host.release()
         run_folder.write_metadata(folder, job, session, clip_meta, timings, video)
+        run_folder.write_adherence(folder, job, clip_meta)
         run_folder.write_state(folder, job, "done")
         notes = [f"clip {m['index']}: {note}" for m in clip_meta for note in m.get("notes", [])]
         return RunResult(
@@ -133,9 +136,11 @@ class Runner:
         init = session.init_image_array()
         previous = load_clip(folder, done[-1])[0] if done else None
         reference = load_clip(folder, 0)[0][0] if done else None
+        camera = RenderCamera.of(plan, job.settings, (job.width, job.height))
         for clip in plan.clips[len(done) :]:
             if should_stop():
                 raise Cancelled(f"cancelled before clip {clip.index}")
+            requested = camera.requested(clip)
             if previous is None:
                 request = first_request(job, clip, init)
             else:
@@ -161,7 +166,13 @@ class Runner:
             frames = result.frames
             if previous is not None and job.options.colour_match:
                 frames = color_match(frames, previous[-COLOR_REFERENCE_FRAMES:])
-            meta = run_folder.clip_metadata(job, clip, request, result, time.perf_counter() - start)
+            measuring = time.perf_counter()
+            record = camera.record(requested, frames)
+            session.timings["camera"] = session.timings.get("camera", 0.0) + (
+                time.perf_counter() - measuring
+            )
+            seconds = time.perf_counter() - start
+            meta = run_folder.clip_metadata(job, clip, request, result, seconds, record)
             save_clip(folder, clip.index, frames, meta)
             clip_preview(folder, clip.index, fps=plan.model_fps)
             metas.append(meta)
