@@ -7,6 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from wan.render.adherence import (
     CameraTimeline,
@@ -136,3 +137,24 @@ def test_a_still_video_of_a_pan_scores_0_and_a_flat_one_is_not_measured(tmp_path
     assert flat.motion_px == pytest.approx(2.0)
     track = CameraTrack(0, 0, 1.0, asked, (), flat.to_dict())
     assert plot_adherence(CameraTimeline(size, 16, (track,)), tmp_path / "a.png").is_file()
+
+
+def test_the_plan_plot_shows_the_requested_motion(tmp_path):
+    """`plan --plot` (and the tab's Plan) draw the requested motion below the schedules: the
+    picture grows by the four panels, and the timeline is the render's (the model's size)."""
+    from wan.core.deforum.settings import parse_settings
+    from wan.core.plan import CONTINUATION_OVERLAP, build_plan
+    from wan.models.identify import profile_for
+    from wan.planning.motion_plot import plan_camera, plot_motion
+
+    settings = parse_settings(
+        {"animation_mode": "3D", "max_frames": 30, "fps": 16, "W": 64, "H": 48,
+         "rotation_3d_y": "0: (0.5)", "translation_z": "0: (2)", "prompts": {"0": "a sea"}}
+    )  # fmt: skip
+    plan = build_plan(settings, profile_for("tiny-t2v"), seed=1, overlap=CONTINUATION_OVERLAP)
+    camera = plan_camera(settings, plan, (64, 48))
+    assert [t.index for t in camera.tracks] == [c.index for c in plan.clips]
+    assert all(m.dx < 0 and m.zoom > 1 for t in camera.tracks for m in t.requested)
+    plain = plot_motion({}, "3D", [], tmp_path / "plain.png")
+    both = plot_motion({}, "3D", [], tmp_path / "both.png", requested=camera)
+    assert Image.open(both).height > Image.open(plain).height

@@ -173,7 +173,7 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 
 def _plot(settings: DeforumSettings, plan: GenerationPlan, path: str) -> None:
-    from wan.planning.motion_plot import plot_motion
+    from wan.planning.motion_plot import plan_camera, plot_motion
 
     motion = defaults.MOTION_2D if settings.mode == "2D" else defaults.MOTION_3D
     values = evaluate_schedules(settings.schedules, settings.max_frames, plan.seed, motion)
@@ -183,7 +183,8 @@ def _plot(settings: DeforumSettings, plan: GenerationPlan, path: str) -> None:
         f"{settings.max_frames} frames at {_num(settings.fps)} fps"
     )
     try:
-        plot_motion(values, settings.mode, clips, path, title=title)
+        requested = plan_camera(settings, plan)
+        plot_motion(values, settings.mode, clips, path, title=title, requested=requested)
     except OSError as exc:
         raise WanError(f"--plot {path}: cannot write the picture ({exc.strerror or exc})") from None
 

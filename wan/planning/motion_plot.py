@@ -7,8 +7,10 @@ frame) and labels are merged and thinned to what fits, so 10,000 frames plot as 
 
 Layout, top to bottom: the title; a row with each clip's index and phrase above the clip (runs of
 clips with the same phrase share one label; wrapped when the clip is wide, vertical when it is
-narrow); one subplot per camera schedule of the mode; and, when some phrases did not fit above
-their clips, a list of them.
+narrow); one subplot per camera schedule of the mode; when given, the requested camera motion
+per model frame in the terms `python -m wan motion` measures (dx, dy, zoom, angle at the render's
+size, drawn by wan.render.camera_plot as adherence.png draws it; `plan_camera`); and, when some
+phrases did not fit above their clips, a list of them.
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from wan.core.motion import AXES, positive_meaning
+from wan.core.sizes import choose_size
 from wan.errors import PlanError
+
+if TYPE_CHECKING:  # the renderer's modules load OpenCV: imported when a panel is drawn
+    from wan.render.adherence import CameraTimeline
 
 _FIG_W = 14.0  # inches; every size below is in inches too
 _LEFT, _RIGHT = 0.75, 0.15
@@ -34,6 +41,7 @@ _LINE_H = _FONT * 1.3 / 72
 _MAX_LINES, _VERTICAL_CHARS = 6, 40
 _LIST_COLUMNS, _LIST_ROWS = 2, 30
 _SHADE, _LINE_COLOR = "#e6edf7", "#1f5fa8"
+_REQUESTED_PANELS = 4  # dx, dy, zoom, angle: wan.render.adherence.COMPONENTS
 
 
 def plot_motion(
@@ -42,8 +50,10 @@ def plot_motion(
     clips: Sequence[tuple[int, int, str]],
     path: str | os.PathLike,
     title: str = "",
+    requested: CameraTimeline | None = None,
 ) -> Path:
-    """Write a PNG of the mode's camera schedules, clip boundaries and clip phrases to `path`."""
+    """Write a PNG of the mode's camera schedules, clip boundaries and clip phrases to `path`,
+    and the `requested` camera motion per model frame below them when given."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -62,7 +72,8 @@ def plot_motion(
     placed, row_h, cut = _place_labels(_merge_runs(clips), frames)
     listing = _listing(cut)
     list_h = (min(len(cut), _LIST_ROWS) + 1.5) * _LINE_H if cut else 0.0
-    height = _TITLE_H + row_h + len(keys) * (_AXIS_GAP + _AXIS_H) + _XLABEL_H + list_h
+    panels = len(keys) + (_REQUESTED_PANELS if requested is not None else 0)
+    height = _TITLE_H + row_h + panels * (_AXIS_GAP + _AXIS_H) + _XLABEL_H + list_h
     fig = Figure(figsize=(_FIG_W, height), dpi=100)
     FigureCanvasAgg(fig)
     fig.suptitle(title or f"Deforum {mode} camera motion", fontsize=11, y=1 - 0.12 / height)
@@ -81,6 +92,8 @@ def plot_motion(
         _draw_clips(ax, clips)
         axes.append(ax)
         top += _AXIS_H
+    if requested is not None:
+        axes += _draw_requested(fig, rect, top, text_ax, requested, clips)
     for ax in axes[:-1]:
         ax.tick_params(labelbottom=False)
     axes[-1].set_xlabel("frame", fontsize=_FONT)
@@ -94,6 +107,31 @@ def plot_motion(
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
     return path
+
+
+def plan_camera(settings, plan, size: tuple[int, int] | None = None) -> CameraTimeline:
+    """The requested camera motion of a plan's clips at `size` (default: the size a render of
+    the plan's model picks for the settings' W x H, wan.core.sizes.choose_size)."""
+    from wan.render.adherence import plan_timeline
+
+    if size is None:
+        size = choose_size(settings.width, settings.height, plan.model).size
+    return plan_timeline(plan, settings, size)
+
+
+def _draw_requested(fig, rect, top: float, text_ax, requested: CameraTimeline, clips) -> list:
+    """One panel per component of the requested motion below the schedules (top: inches)."""
+    from wan.render.camera_plot import draw_camera_axes
+
+    axes = []
+    for _ in range(_REQUESTED_PANELS):
+        top += _AXIS_GAP
+        axes.append(fig.add_axes(rect(top, _AXIS_H), sharex=text_ax))
+        top += _AXIS_H
+    draw_camera_axes(axes, requested, measured=False, boundaries=False)
+    for ax in axes:
+        _draw_clips(ax, clips)
+    return axes
 
 
 def _merge_runs(clips: list[tuple[int, int, str]]) -> list[tuple[str, int, int, str]]:

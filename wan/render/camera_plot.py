@@ -29,6 +29,7 @@ _FIG_W, _LEFT, _RIGHT = 14.0, 0.75, 0.15
 _AXIS_H, _AXIS_GAP, _TITLE_H, _XLABEL_H = 1.1, 0.3, 0.45, 0.5
 _LINE_H = _FONT * 1.3 / 72
 _SUMMARY_CHARS = 190
+_MIN_SPAN = {"dx": 1.0, "dy": 1.0, "zoom": 0.01, "angle": 0.5}  # smallest y range drawn
 _UNITS = {
     "dx": "px / model frame, + right",
     "dy": "px / model frame, + down",
@@ -45,9 +46,12 @@ def component_title(component: str, timeline: CameraTimeline, what: str) -> str:
     )
 
 
-def draw_camera_axes(axes: Sequence, timeline: CameraTimeline, measured: bool = True) -> None:
+def draw_camera_axes(
+    axes: Sequence, timeline: CameraTimeline, measured: bool = True, boundaries: bool = True
+) -> None:
     """Draw the timeline on four axes (dx, dy, zoom, angle), with the measured motion when
-    `measured`; each axis gets its title, the first the legend."""
+    `measured` and a line at each clip's start when `boundaries` (a caller that marks clips its
+    own way says False); each axis gets its title, the first the legend."""
     what = "camera" if measured else "requested camera"
     for ax, component in zip(axes, COMPONENTS, strict=True):
         neutral = 1.0 if component == "zoom" else 0.0
@@ -57,15 +61,26 @@ def draw_camera_axes(axes: Sequence, timeline: CameraTimeline, measured: bool = 
         if measured:
             _draw_measured(ax, timeline, component)
         starts = [t.start_frame for t in timeline.tracks]
-        if starts:
+        if starts and boundaries:
             blend = ax.get_xaxis_transform()  # x in frames, y in 0..1 of the axes
             ax.vlines(starts, 0, 1, transform=blend, colors="0.35", linewidth=0.7, zorder=1)
         ax.set_title(component_title(component, timeline, what), loc="left", fontsize=_FONT, pad=2)
         ax.tick_params(labelsize=_FONT - 1)
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
         ax.margins(y=0.15)
+        _at_least(ax, neutral, _MIN_SPAN[component])
     if measured:  # once, in the first title's row
         axes[0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=_FONT - 1,
                        frameon=False, ncol=3, borderaxespad=0.1)  # fmt: skip
+
+
+def _at_least(ax, neutral: float, span: float) -> None:
+    """Widen the y range to `span` about its middle (the neutral value when flat), so that a
+    still camera's rounding noise draws as the flat line it is."""
+    low, high = ax.get_ylim()
+    if high - low < span:
+        middle = (low + high) / 2 if np.isfinite(low + high) and high > low else neutral
+        ax.set_ylim(middle - span / 2, middle + span / 2)
 
 
 def _joined(timeline: CameraTimeline, component: str) -> tuple[np.ndarray, np.ndarray]:

@@ -94,7 +94,7 @@ def plot_plan(
 ) -> Path:
     """The motion plot as a PNG named by the plan's hash (a temporary folder by default), titled
     by `name` (the source's name: pasted settings have no file name), else the settings file."""
-    from wan.planning.motion_plot import plot_motion
+    from wan.planning.motion_plot import plan_camera, plot_motion
 
     keys = defaults.MOTION_2D if settings.mode == "2D" else defaults.MOTION_3D
     schedules = evaluate_schedules(settings.schedules, settings.max_frames, plan.seed, keys)
@@ -102,4 +102,5 @@ def plot_plan(
     target = Path(folder or Path(tempfile.gettempdir()) / "wan-ui-plots") / f"{plan.hash}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
     title = f"{name or Path(settings.source).name}: {len(plan.clips)} clip(s) for {plan.model.id}"
-    return plot_motion(schedules, settings.mode, spans, target, title=title)
+    requested = plan_camera(settings, plan)
+    return plot_motion(schedules, settings.mode, spans, target, title=title, requested=requested)
