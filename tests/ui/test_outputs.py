@@ -97,3 +97,38 @@ def test_loading_nothing_or_a_broken_run_is_a_message(tmp_path, host):
     broken = load_values(host, str(tmp_path / "empty"))
     assert "no deforum_settings.json" in broken[-2]
     assert "selected" not in broken[-1]  # an error stays on the Outputs tab
+
+
+def test_a_picked_run_shows_its_camera_adherence(tmp_path):
+    """Each clip's figure as a table row and adherence.png (issue 14 item 5); a run without
+    them says so instead of failing."""
+    from wan.ui.outputs_tab import show_adherence
+
+    folder = make_run(tmp_path, "run", 1_000)
+    metadata = json.loads((folder / "metadata.json").read_text())
+    figure = {"error_px": 0.42, "motion_px": 3.1, "fit_px": 0.0, "score": 0.86, "frames": 15,
+              "excluded": 1, "worst_frame": 3, "worst_error_px": 1.0, "bias": {}}  # fmt: skip
+    flat = {**figure, "error_px": None, "score": None, "frames": 0, "excluded": 16}
+    metadata["clips"] = [
+        {"index": 0, "camera": {"requested": [], "measured": [], "adherence": figure}},
+        {"index": 1, "camera": {"requested": [], "measured": [], "adherence": flat}},
+    ]
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+
+    class Clicked:
+        index = 0
+
+    plot, text = show_adherence([str(folder)], Clicked())
+    assert plot is None and text.startswith("| clip |")  # no picture, the figures still shown
+    (folder / "adherence.png").write_bytes(b"\x89PNG")
+    plot, text = show_adherence([str(folder)], Clicked())
+    assert plot == str(folder / "adherence.png")
+    assert "| 0 | 0.42 | 3.10 | 0.86 | 15 of 16 |" in text
+    assert "| 1 | not measurable | 3.10 | - | 0 of 16 |" in text
+    run = rendered_runs(tmp_path)[0]
+    assert [f["clip"] for f in run.summary()["camera_adherence"]] == [0, 1]
+    bare = make_run(tmp_path, "bare", 2_000)
+    assert show_adherence([str(bare)], Clicked()) == (
+        None,
+        "No camera adherence recorded for this run.",
+    )

@@ -5,7 +5,8 @@ The videos are those of every run folder the job queue knows (a CLI render's `--
 included, wherever it is) and of the run folders under the output root (`wan-videos/*` and any
 `*/*` holding a video.mp4, such as `make demo`'s `outputs/demo/run`), one entry per folder.
 
-A run folder holds `video.mp4`, `metadata.json` (options, model, size, timings) and
+A run folder holds `video.mp4`, `metadata.json` (options, model, size, timings, and per clip
+the camera requested and measured with its adherence figure), `adherence.png` and
 `deforum_settings.json` (wan.render.run_folder). The gallery shows each video's first frame,
 saved once as a PNG in the extension's data folder.
 """
@@ -67,8 +68,57 @@ class RenderedRun:
             "options": meta.get("options"),
             "timings": meta.get("timings"),
             "prompts": [c.get("prompt_used") for c in meta.get("clips") or ()],
+            "camera_adherence": self.adherence(),
             "warnings": meta.get("warnings") or [],
         }
+
+    def adherence(self) -> list[dict[str, Any]]:
+        """Each clip's camera adherence figure (wan.render.adherence.Adherence), by clip."""
+        figures = []
+        for clip in self.metadata.get("clips") or ():
+            camera = clip.get("camera") if isinstance(clip, dict) else None
+            if isinstance(camera, dict) and isinstance(camera.get("adherence"), dict):
+                figures.append({"clip": clip.get("index"), **camera["adherence"]})
+        return figures
+
+    @property
+    def adherence_plot(self) -> Path | None:
+        """The run's adherence.png, when it has one (runs before it was drawn do not)."""
+        from wan.render.run_folder import ADHERENCE_PLOT
+
+        path = self.folder / ADHERENCE_PLOT
+        return path if path.is_file() else None
+
+    def adherence_text(self) -> str:
+        """Markdown: each clip's camera adherence in one table row, with what the columns mean."""
+        figures = self.adherence()
+        if not figures:
+            return "No camera adherence recorded for this run."
+        rows = [
+            "| clip | error (px / frame) | motion asked (px / frame) | score | frames measured |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for f in figures:
+            error = "not measurable" if f.get("error_px") is None else _num(f["error_px"])
+            measured = f"{f.get('frames', 0)} of {f.get('frames', 0) + f.get('excluded', 0)}"
+            cells = [
+                str(f["clip"]),
+                error,
+                _num(f.get("motion_px")),
+                _num(f.get("score")),
+                measured,
+            ]
+            rows.append(f"| {' | '.join(cells)} |")
+        note = (
+            "Error: how far, on average, the measured camera puts the picture from where the "
+            "schedules ask, per model frame; score 1 follows the camera exactly, 0 is off by "
+            "as much as the move itself."
+        )
+        return "\n".join([*rows, "", note])
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.2f}"
 
 
 def rendered_runs(

@@ -1,5 +1,6 @@
-"""The Outputs tab: a gallery of rendered videos; a picked one plays with its metadata, and its
-settings and options can be loaded back into the Generate tab to render it again or vary it.
+"""The Outputs tab: a gallery of rendered videos; a picked one plays with its metadata and its
+camera adherence (each clip's figure and adherence.png), and its settings and options can be
+loaded back into the Generate tab to render it again or vary it.
 
 The gallery lists the run folders of every job the queue knows and those under the output root
 (wan.ui.outputs.rendered_runs). It is read again by its Refresh button and whenever the Outputs
@@ -50,6 +51,16 @@ def show_run(folders: list[str], event: gr.SelectData) -> tuple:
     if not run.video.is_file():
         return None, {}, None
     return str(run.video), run.summary(), str(run.folder)
+
+
+def show_adherence(folders: list[str], event: gr.SelectData) -> tuple:
+    """(adherence.png, the per-clip adherence table) of the clicked gallery item."""
+    index = event.index
+    if not isinstance(index, int) or not 0 <= index < len(folders or []):
+        return None, ""
+    run = run_at(Path(folders[index]))
+    plot = run.adherence_plot
+    return (str(plot) if plot is not None else None), run.adherence_text()
 
 
 def size_update(model: str | None, size: str | None) -> Any:
@@ -105,6 +116,12 @@ def build_outputs(
     with gr.Row():
         video = gr.Video(label="Video", height=480, interactive=False, elem_id="wan_outputs_video")
         metadata = gr.JSON(label="Metadata", elem_id="wan_outputs_metadata")
+    with gr.Accordion("Camera adherence", open=False, elem_id="wan_outputs_camera"):
+        adherence_text = gr.Markdown(elem_id="wan_outputs_adherence_text")
+        adherence_plot = gr.Image(
+            label="Requested against measured camera motion", type="filepath",
+            interactive=False, elem_id="wan_outputs_adherence",
+        )  # fmt: skip
     folder = gr.State(None)
     load = gr.Button("Load into Generate", elem_id="wan_outputs_load")
     message = gr.Markdown(elem_id="wan_outputs_message")
@@ -116,6 +133,7 @@ def build_outputs(
     if tab is not None:
         tab.select(reread, None, [gallery, folders_state], **compat.QUIET)
     gallery.select(show_run, [folders_state], [video, metadata, folder])
+    gallery.select(show_adherence, [folders_state], [adherence_plot, adherence_text])
     tab_output = [tabs] if tabs is not None else []
     load.click(
         lambda chosen: load_values(host, chosen)[: len(FIELDS) + 3 + len(tab_output)],
