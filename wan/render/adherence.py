@@ -15,6 +15,8 @@ Requested motion:
   corners): both sides are then the same four numbers, fitted to the same kind of field.
   What a similarity cannot hold (the keystone of rotation_3d_x / _y under perspective) is left
   out of both alike; `fit_px` says how much that was (the fit's RMS residual in pixels).
+The schedules are the warp's (`deforum_warp.warp_schedules`, as `python -m wan guide` reads
+them); the 2D perspective flip is not part of the requested motion (model_steps has none).
 
 The adherence figure of a clip (`Adherence`): for each frame, the RMS over a grid of points
 spread over the frame of the distance between where the requested and where the measured
@@ -28,10 +30,10 @@ clipped to 0..1: 1 is the requested camera, 0 an error as large as the move itse
 still camera, a drift of MIN_MOTION_PX per frame). The excess is the error beyond the frame's
 `fit_px`: when the requested motion is no similarity (a 3D turn's keystone) the measurement,
 a consensus of the tracks where the motion is most uniform, may sit anywhere within about
-fit_px of the least-squares fit (the exact guide of a 1 degree turn per frame measures 1.15 px
-from it, its fit_px 1.32), so only what lies beyond counts against the render; in 2D fit_px is
-0. `bias` is the weighted mean of measured minus requested per component (dx > 0: the picture
-moved further right than asked).
+fit_px of the least-squares fit (the exact guide of a 1 degree turn per model frame at 256x192
+measures 1.2 px from it, its fit_px 1.39), so only what lies beyond counts against the render;
+in 2D fit_px is 0. `bias` is the weighted mean of measured minus requested per component
+(dx > 0: the picture moved further right than asked).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from wan.render.deforum_warp import WarpSettings, depth_to_z
 from wan.render.motion_measure import measure_motion, to_deforum
 from wan.render.warp import WarpStep, model_steps, sample_schedule
 
-FIT_GRID = 33  # points per side of the grid the 3D displacement is fitted on
+FIT_GRID = 17  # points per side of the grid the 3D displacement is fitted on
 ERROR_GRID = 9  # points per side of the grid the endpoint error is measured on
 MIN_CONFIDENCE = 0.2  # measured frames below this are left out of the figure
 MIN_MOTION_PX = 0.5  # the score's scale for a camera that (nearly) stands still
@@ -147,32 +149,43 @@ def _requested_3d(schedules, settings, start_frame, num_model_frames, fps, model
         axis=1,
     )
     target = np.stack((px.ravel(), py.ravel()), axis=1)
+    aspects = (
+        np.full(len(positions), width / height) if settings.aspect_ratio_old_formula else aspect_at
+    )
+    steps = np.column_stack((rotations, translations, fov, aspects))
+    fitted: dict[tuple[float, ...], tuple[float, ...]] = {}  # still schedules repeat one step
     out = []
-    for k in range(len(positions)):
-        aspect = width / height if settings.aspect_ratio_old_formula else aspect_at[k]
-        offset = step_offset(points, rotations[k], translations[k], fov[k], aspect)
-        # the warp reads pixel p of the new frame from p - offset: that is where p's content was
-        source = target - offset * (width / 2, height / 2)
-        seen = np.isfinite(source).all(axis=1)
-        matrix, residual = fit_similarity(source[seen], target[seen])
-        out.append(StepMotion(k + 1, *to_deforum(matrix, size), fit_px=residual))
+    for k, step in enumerate(map(tuple, steps.tolist()), start=1):
+        if step not in fitted:
+            offset = step_offset(points, step[0:3], step[3:6], step[6], step[7])
+            # the warp reads pixel p of the new frame from p - offset: where p's content was
+            source = target - offset * (width / 2, height / 2)
+            seen = np.isfinite(source).all(axis=1)
+            matrix, residual = fit_similarity(source[seen], target[seen])
+            fitted[step] = (*to_deforum(matrix, size), residual)
+        *motion, residual = fitted[step]
+        out.append(StepMotion(k, *motion, fit_px=residual))
     return tuple(out)
 
 
 def fit_similarity(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
     """The least-squares similarity (2x3: zoom, rotation, shift) mapping N x 2 `source` points
-    onto `target`, and its RMS residual in the points' units (identity and 0 for < 2 points)."""
-    if len(source) < 2:
+    onto `target`, and its RMS residual in the points' units. Closed form: about the centroids,
+    x' = a x - b y and y' = b x + a y, (a, b) the target's projections on the source and on the
+    source turned by 90 degrees. No points: the identity; points all at one place: a shift."""
+    if len(source) == 0:
         return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), 0.0
-    x, y = source[:, 0], source[:, 1]
-    ones, zeros = np.ones_like(x), np.zeros_like(x)
-    # x' = a x - b y + tx ; y' = b x + a y + ty
-    design = np.concatenate(
-        [np.stack((x, -y, ones, zeros), 1), np.stack((y, x, zeros, ones), 1)], axis=0
-    )
-    a, b, tx, ty = np.linalg.lstsq(design, np.concatenate((target[:, 0], target[:, 1])))[0]
-    matrix = np.array([[a, -b, tx], [b, a, ty]])
-    moved = source @ matrix[:, :2].T + matrix[:, 2]
+    mean_s, mean_t = source.mean(axis=0), target.mean(axis=0)
+    (x, y), (u, v) = (source - mean_s).T, (target - mean_t).T
+    spread = float(np.sum(x * x + y * y))
+    if spread == 0.0:
+        shift = mean_t - mean_s
+        return np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]]), 0.0
+    a = float(np.sum(x * u + y * v)) / spread
+    b = float(np.sum(x * v - y * u)) / spread
+    turn = np.array([[a, -b], [b, a]])
+    matrix = np.column_stack((turn, mean_t - turn @ mean_s))
+    moved = source @ turn.T + matrix[:, 2]
     residual = math.sqrt(float(np.mean(np.sum((moved - target) ** 2, axis=1))))
     return matrix, residual
 
