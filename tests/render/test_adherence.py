@@ -67,7 +67,7 @@ def test_a_2d_turn_about_another_centre_is_the_same_transform_about_the_frame_ce
     warp = WarpSettings(mode="2D", width=64, height=48)
     size = (64, 48)
     asked = requested_motion(schedules, warp, 3, 5, 16, 16, size)
-    steps = model_steps(schedules, "2D", 3, 5, 16, 16, (64, 48), size)
+    steps = model_steps(schedules, 3, 5, 16, 16, (64, 48), size)
     for motion, step in zip(asked, steps, strict=True):
         assert np.allclose(motion.matrix(size), step.matrix(), atol=1e-9)
     assert asked[0].dx != pytest.approx(0.0, abs=0.1)  # the off-centre turn moves the centre

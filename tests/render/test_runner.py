@@ -135,7 +135,7 @@ def test_text_only_continuation_follows_the_camera_guide(tmp_path, smoke_root, m
     )
     _, result = render(tmp_path, "tiny-t2v", camera=camera)
     first, request = seen[0], seen[1]
-    previous, meta = load_clip(result.run_dir, 0)
+    previous, _ = load_clip(result.run_dir, 0)
     video = request.guide if camera == "guide" else request.init_video
     assert np.array_equal(video[0], previous[-1])
     assert not np.array_equal(video[-1], previous[-1])  # moved along the camera

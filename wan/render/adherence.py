@@ -116,7 +116,7 @@ def requested_motion(
         return _requested_3d(schedules, settings, start_frame, num_model_frames, fps, model_fps,
                              size)  # fmt: skip
     steps = model_steps(
-        schedules, settings.mode, start_frame, num_model_frames, fps, model_fps,
+        schedules, start_frame, num_model_frames, fps, model_fps,
         (settings.width, settings.height), size,
     )  # fmt: skip
     return tuple(
