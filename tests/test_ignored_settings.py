@@ -18,7 +18,6 @@ IGNORING = {
     "max_frames": 17,
     "fps": 16,
     "seed": 3,
-    "parseq_manifest": '{"rendered_frames": []}',
     "color_coherence": "HSV",
     "hybrid_composite": "Normal",
     "use_mask": True,
@@ -26,8 +25,6 @@ IGNORING = {
     "prompts": {"0": "a lighthouse at dusk", "500": "a storm"},
 }
 EXPECTED = [
-    "parseq_manifest = '{\"rendered_frames\": []}' is ignored: Parseq manifests are not read "
-    "yet: the schedules in the settings file are used",
     "color_coherence = 'HSV' is ignored: Wan clips are colour-matched to the previous clip "
     "instead (render option colour_match)",
     "hybrid_composite = 'Normal' is ignored: hybrid video is not supported: no video is "

@@ -12,7 +12,6 @@ from wan.models.identify import profile_for
 
 # A value that puts each rule's setting in use (a Deforum user could have saved it).
 IN_USE = {
-    "parseq_manifest": '{"rendered_frames": [{"frame": 0}]}',
     "color_coherence": "LAB",
     "color_force_grayscale": True,
     "hybrid_composite": "Normal",
@@ -50,7 +49,6 @@ IN_USE = {
 
 # The same settings switched off or at Deforum's default: no note.
 OFF = {
-    "parseq_manifest": "",
     "color_coherence": "None",
     "color_force_grayscale": False,
     "hybrid_composite": "None",
@@ -136,10 +134,10 @@ def test_settings_of_the_other_mode_give_no_note():
 
 
 def test_long_values_are_cut_in_the_note():
-    manifest = '{"rendered_frames": [' + "0, " * 500 + "0]}"
-    (note,) = ignored_notes(parse_settings({"parseq_manifest": manifest}))
-    assert note.startswith("parseq_manifest = '{") and len(note) < 200
-    assert f"({len(manifest)} characters)" in note
+    coherence = "LAB" + " " * 1000
+    (note,) = ignored_notes(parse_settings({"color_coherence": coherence}))
+    assert note.startswith("color_coherence = 'LAB ") and len(note) < 200
+    assert f"({len(coherence)} characters)" in note
 
 
 def test_prompt_keys_past_max_frames_are_named_once_each():

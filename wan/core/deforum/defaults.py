@@ -93,6 +93,9 @@ SCALARS = MappingProxyType(
         "padding_mode": ("border", str),
         "sampling_mode": ("bicubic", str),
         "aspect_ratio_use_old_formula": (False, bool),
+        # Parseq (wan.core.deforum.parseq); parseq_manifest is read as text or JSON there
+        "parseq_use_deltas": (True, bool),
+        "parseq_non_schedule_overrides": (True, bool),
     }
 )
 

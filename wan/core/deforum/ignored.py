@@ -11,7 +11,10 @@ seed_behavior, seed_iter_N, seed_schedule (seed_behavior 'schedule'), diffusion_
 seeds only (Deforum advances its seed once per diffused frame), the prompts with the
 positive and negative prompt fields, the camera schedules of the mode (2D: translation_x/_y,
 zoom, angle, transform_center_x/_y; 3D: translation_x/_y/_z, rotation_3d_x/_y/_z, fov_schedule),
-strength_schedule, use_init with init_image, and add_soundtrack with soundtrack_path.
+strength_schedule, use_init with init_image, add_soundtrack with soundtrack_path, and a Parseq
+manifest (parseq_manifest, parseq_use_deltas, parseq_non_schedule_overrides), whose values
+replace the settings' where Deforum lets them (`wan.core.deforum.parseq`): what the rules below
+say of a schedule then holds for the manifest's values too.
 'Video Input' and 'Interpolation' modes are refused when the settings are read.
 
 The rules are data (`RULES`): the setting, when it counts as in use, and why it is ignored.
@@ -114,11 +117,6 @@ _CONTROLNET = "ControlNet is not used by Wan"
 _CADENCE = "Wan generates every frame: there are no in-between frames"
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "parseq_manifest",
-        _not("", "None"),
-        "Parseq manifests are not read yet: the schedules in the settings file are used",
-    ),
     Rule(
         "color_coherence",
         _not("None"),
@@ -234,7 +232,8 @@ def ignored_settings(settings: DeforumSettings) -> tuple[IgnoredSetting, ...]:
         for rule in RULES
         if _applies(rule, raw, settings.mode)
     ]
-    return (*found, *_unshown_prompts(settings))
+    parseq = [_ParseqNote("parseq_manifest", None, note) for note in settings.parseq_notes]
+    return (*found, *parseq, *_unshown_prompts(settings))
 
 
 def ignored_notes(settings: DeforumSettings) -> tuple[str, ...]:
@@ -250,6 +249,15 @@ def _applies(rule: Rule, raw: Mapping[str, Any], mode: str) -> bool:
     if rule.unless is not None and _on(raw.get(rule.unless)):
         return False
     return rule.in_use(raw[rule.setting])
+
+
+@dataclass(frozen=True)
+class _ParseqNote(IgnoredSetting):
+    """Where a Parseq manifest does less than it seems to (`DeforumSettings.parseq_notes`)."""
+
+    @property
+    def text(self) -> str:
+        return self.reason
 
 
 @dataclass(frozen=True)

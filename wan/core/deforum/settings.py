@@ -18,10 +18,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from wan.core.deforum import defaults
+from wan.core.deforum import defaults, parseq
 from wan.core.deforum.json_values import check_json_value
 from wan.core.deforum.seeds import SEED_SPACE
-from wan.errors import SettingsError, excerpt
+from wan.errors import SettingsError, excerpt, in_source
 from wan.limits import Limits, current_limits, past_limit
 
 MAX_INT32 = 2**31 - 1  # counts beyond this mean nothing to Deforum and overflow numpy
@@ -61,6 +61,8 @@ class DeforumSettings:
     soundtrack_path: str
     batch_name: str
     raw: Mapping[str, Any] = field(repr=False, compare=False)  # the input, unknown keys included
+    # where a Parseq manifest does less than it seems to (wan.core.deforum.parseq); plan notes
+    parseq_notes: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (what the plan and metadata record as the settings used)."""
@@ -89,10 +91,15 @@ class DeforumSettings:
         }
 
 
-def load_settings(source: str | os.PathLike | Mapping[str, Any]) -> DeforumSettings:
-    """Load settings from a dict, a settings file (.txt/.json) or a Deforum run folder."""
+def load_settings(
+    source: str | os.PathLike | Mapping[str, Any], parseq_text: str | None = None
+) -> DeforumSettings:
+    """Load settings from a dict, a settings file (.txt/.json) or a Deforum run folder.
+    `parseq_text`: the text of a manifest that parseq_manifest names by URL, fetched by the
+    caller (`parse_settings`). A file's parseq_manifest may also be the path of a saved
+    manifest (relative to the settings file), read here and put inline."""
     if isinstance(source, Mapping):
-        return parse_settings(source, "<dict>")
+        return parse_settings(source, "<dict>", parseq_text=parseq_text)
     path = Path(source)
     if path.is_dir():
         path = find_run_settings(path)
@@ -109,7 +116,42 @@ def load_settings(source: str | os.PathLike | Mapping[str, Any]) -> DeforumSetti
             f"{path}: not a Deforum settings file: invalid JSON at line {exc.lineno}, "
             f"column {exc.colno} ({exc.msg})"
         ) from None
-    return parse_settings(data, str(path))
+    if parseq_text is None and isinstance(data, Mapping):
+        data = _manifest_file_inline(data, path)
+    return parse_settings(data, str(path), parseq_text=parseq_text)
+
+
+def _manifest_file_inline(data: Mapping[str, Any], path: Path) -> Mapping[str, Any]:
+    """The settings with a parseq_manifest that names a saved manifest file replaced by the
+    file's text (so the settings stand alone, as a job stores them)."""
+    value = data.get(parseq.SETTING)
+    if not isinstance(value, str) or value.strip() in ("", "None") or parseq.is_url(value):
+        return data
+    if value.lstrip().startswith(("{", "[")):
+        return data  # JSON text
+    manifest = Path(value.strip()).expanduser()
+    manifest = manifest if manifest.is_absolute() else path.parent / manifest
+    if not manifest.is_file():
+        raise SettingsError(
+            f"{path}: setting '{parseq.SETTING}' is neither a manifest's JSON, a URL nor a "
+            f"file: {manifest} does not exist; paste the manifest's JSON or give the path of "
+            "the saved manifest"
+        )
+    try:
+        text = manifest.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(
+            f"{path}: setting '{parseq.SETTING}': {manifest} cannot be read as text ({exc})"
+        ) from None
+    return with_parseq_text(data, text)
+
+
+def with_parseq_text(data: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """Settings whose parseq_manifest (a URL, a path) is replaced by the manifest's text, the
+    place it came from kept as parseq_manifest_source: the hook for a caller that fetched it,
+    and what a job should store, so that the settings alone give the same animation."""
+    origin = data.get(parseq.SETTING)
+    return {**data, parseq.SETTING: text, f"{parseq.SETTING}_source": origin}
 
 
 def find_run_settings(folder: Path) -> Path:
@@ -124,15 +166,23 @@ def find_run_settings(folder: Path) -> Path:
 
 
 def parse_settings(
-    data: Any, source: str = "<dict>", limits: Limits | None = None
+    data: Any,
+    source: str = "<dict>",
+    limits: Limits | None = None,
+    parseq_text: str | None = None,
 ) -> DeforumSettings:
     """Validate a settings dict; missing keys take Deforum's defaults, unknown keys are kept.
     Counts, fps and sizes past `limits` (default: those in force) are refused here, before any
-    schedule is evaluated."""
+    schedule is evaluated. A Parseq manifest (parseq_manifest) overrides what Deforum lets it
+    (`wan.core.deforum.parseq`); `parseq_text` is the manifest's text when parseq_manifest is a
+    URL the caller fetched (`with_parseq_text`: the settings with it inline)."""
     if not isinstance(data, Mapping):
         raise SettingsError(f"{source}: settings must be a JSON object, got {type(data).__name__}")
     limits = limits or current_limits()
-    check_json_value(data, "", lambda reason: SettingsError(f"{source}: setting {reason}"), limits)
+    if parseq_text is not None:
+        data = with_parseq_text(data, parseq_text)
+    plain = {k: v for k, v in data.items() if k != parseq.SETTING}  # a manifest is checked whole
+    check_json_value(plain, "", lambda reason: SettingsError(f"{source}: setting {reason}"), limits)
     raw = _rename_legacy(data)
     read = _Reader(raw, source, limits)
     mode = read.scalar("animation_mode")
@@ -149,22 +199,42 @@ def parse_settings(
             f"{source}: seed_behavior {excerpt(seed_behavior)} is unknown; use one of "
             + ", ".join(defaults.SEED_BEHAVIORS)
         )
-    positive, negative, prompts, merged = _prompt_parts(raw, read)
+    max_frames = read.within_limit("max_frames", "max_frames")
+    fps = read.positive("fps", "max_fps")
+    cadence = read.at_least("diffusion_cadence", 1)
+    schedules = read.schedules()
+    with in_source(source):
+        values = _parseq_values(read, max_frames)
+    if values is not None and values.prompts is not None:
+        # Deforum takes the manifest's prompts as they are: no positive / negative fields
+        positive, negative, prompts, merged = "", "", parseq.prompt_runs(values.prompts), True
+    else:
+        positive, negative, prompts, merged = _prompt_parts(raw, read)
+    if values is not None:
+        max_frames = values.max_frames
+        fps = values.fps or fps
+        cadence = values.cadence or cadence
+        for name, series in values.schedules.items():
+            schedules[name] = parseq.schedule_text(series)
+        for name, texts in values.texts.items():
+            schedules[name] = parseq.text_schedule_text(texts)
+        if values.manages_seed:
+            seed_behavior = "schedule"  # Deforum: the manifest's seed on every diffused frame
     use_init = read.scalar("use_init")
     init_image = _init_image(read, use_init)
     return DeforumSettings(
         source=source,
         style=_style(raw),
         mode=mode,
-        max_frames=read.within_limit("max_frames", "max_frames"),
-        fps=read.positive("fps", "max_fps"),
+        max_frames=max_frames,
+        fps=fps,
         width=read.within_limit("W", "max_side"),
         height=read.within_limit("H", "max_side"),
         seed=read.seed(),
         seed_behavior=seed_behavior,
         seed_iter_n=read.at_least("seed_iter_N", 1),
-        diffusion_cadence=read.at_least("diffusion_cadence", 1),
-        schedules=MappingProxyType(read.schedules()),
+        diffusion_cadence=cadence,
+        schedules=MappingProxyType(schedules),
         prompts=prompts,
         positive_prompt=positive,
         negative_prompt=negative,
@@ -177,6 +247,21 @@ def parse_settings(
         soundtrack_path=read.scalar("soundtrack_path") or "",
         batch_name=read.scalar("batch_name") or "",
         raw=MappingProxyType(dict(raw)),
+        parseq_notes=() if values is None else values.notes,
+    )
+
+
+def _parseq_values(read: _Reader, max_frames: int) -> parseq.ParseqValues | None:
+    """The Parseq manifest's values, None without one (`wan.core.deforum.parseq`)."""
+    manifest = parseq.manifest_from_setting(read.raw.get(parseq.SETTING), limits=read.limits)
+    if manifest is None:
+        return None
+    return parseq.parseq_values(
+        manifest,
+        max_frames,
+        use_deltas=read.scalar("parseq_use_deltas"),
+        non_schedule_overrides=read.scalar("parseq_non_schedule_overrides"),
+        limits=read.limits,
     )
 
 
