@@ -194,6 +194,10 @@ BAD_FILES = [
      "prompt key '2.5' is not a whole frame number; write a frame number such as \"30\""),
     ("bad-backtick", {"prompts": {"0": "a (b:`1+`)"}}, ("plan",),
      "prompts['0']: prompt expression `1+` at frame 0 cannot be evaluated"),
+    ("bad-parseq-json", {"parseq_manifest": '{"rendered_frames": [{"frame": 0,'},
+     ("schedules", "plan"), "setting 'parseq_manifest' is not a Parseq manifest: invalid JSON"),
+    ("parseq-without-frames", {"parseq_manifest": '{"options": {"output_fps": 20}}'},
+     ("schedules", "plan"), "setting 'parseq_manifest' has no frames"),
 ]  # fmt: skip
 
 
@@ -240,3 +244,42 @@ def test_a_closed_stdout_ends_quietly(tmp_path):
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipeError" not in err and err == ""
+
+
+def _parseq_file(tmp_path):
+    """Settings with an inline Parseq manifest (Parseq's format): 24 frames at 20 fps, a
+    steady pan (translation_x_delta 2 per frame), a prompt change at frame 12, seeds 500+."""
+    frames = [
+        {
+            "frame": f,
+            "translation_x": 2.0 * f, "translation_x_delta": 2.0, "translation_x_pc": 100 * f / 23,
+            "strength": 0.6, "strength_delta": 0.6 if f == 0 else 0, "strength_pc": 100,
+            "seed": 500 + f, "seed_delta": 500 if f == 0 else 1, "subseed": 500 + f,
+            "subseed_strength": 0,
+            "deforum_prompt": "a harbour at dawn --neg fog" if f < 12 else "a night market",
+        }
+        for f in range(24)
+    ]  # fmt: skip
+    manifest = {"options": {"output_fps": 20, "cadence": 1}, "rendered_frames": frames}
+    path = tmp_path / "parseq.json"
+    settings = {"max_frames": 120, "fps": 15, "translation_x": "0:(-5)", "prompts": {"0": "x"}}
+    path.write_text(json.dumps({**settings, "parseq_manifest": json.dumps(manifest)}))
+    return str(path)
+
+
+def test_schedules_follow_an_inline_parseq_manifest(capsys, tmp_path):
+    data = run_json(capsys, "schedules", _parseq_file(tmp_path), "--json")
+    assert data["max_frames"] == 24  # the manifest's frames (parseq_non_schedule_overrides)
+    assert data["schedules"]["translation_x"] == [2.0] * 24  # its deltas, not the settings' -5
+    assert data["schedules"]["strength_schedule"] == [0.6] * 24
+    assert data["schedules"]["seed_schedule"] == [500.0 + f for f in range(24)]
+
+
+def test_plan_follows_an_inline_parseq_manifest(capsys, tmp_path):
+    data = run_json(capsys, "plan", _parseq_file(tmp_path), "--json", "--seed", "1")
+    assert (data["fps"], data["frames"], data["notes"]) == (20, 24, [])
+    first, last = data["clips"][0], data["clips"][-1]
+    assert (first["prompt"], first["negative_prompt"]) == ("a harbour at dawn", "fog")
+    assert last["prompt"] == "a night market" and last["start_frame"] >= 10
+    assert first["seed"] == 500 and last["seed"] == 500 + last["start_frame"]
+    assert "translation_x" in first["motion"]["axes"]
