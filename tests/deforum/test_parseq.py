@@ -13,8 +13,8 @@ import json
 import numpy as np
 import pytest
 
-from wan.core.deforum.parseq import parseq_values, schedule_text
-from wan.core.deforum.prompts import prompt_for_frame
+from wan.core.deforum.parseq import parseq_values, prompt_runs, schedule_text
+from wan.core.deforum.prompts import clip_prompt, prompt_for_frame, split_prompt
 from wan.core.deforum.schedules import evaluate_schedule
 from wan.core.deforum.seeds import frame_seeds, seed_cadence
 from wan.core.deforum.settings import load_settings, parse_settings, with_parseq_text
@@ -201,6 +201,25 @@ def test_without_a_manifest_prompt_the_settings_prompts_stay():
 
 def test_manifest_prompts_need_no_settings_prompts():
     assert settings(json.dumps(manifest()), prompts={}).prompts[0][0] == "0"
+
+
+def test_a_prompt_blend_is_one_key_whose_weights_follow_the_manifest():
+    # Parseq blends by rewriting the weights every frame; Deforum uses each frame's text.
+    blend = [f"cat :{1 - f / 10:.2f} AND dog :{f / 10:.2f} --neg blur" for f in range(11)]
+    runs = prompt_runs([*blend, "a storm", "a storm"])
+    assert [key for key, _ in runs] == ["0", "11"] and runs[1][1] == "a storm"
+    for frame in range(11):  # each frame's weights, as the manifest wrote them
+        words = split_prompt(runs[0][1], frame, 13).positive.split()
+        assert abs(float(words[1][1:]) - (1 - frame / 10)) < 0.01
+        assert abs(float(words[4][1:]) - frame / 10) < 0.01
+    assert clip_prompt(runs[0][1], range(11), 13).positive == "cat :0.5 AND dog :0.5"
+
+
+def test_prompts_whose_numbers_jump_about_keep_a_key_per_change():
+    zigzag = [f"cat :{0.1 if f % 2 else 0.9}" for f in range(16)]
+    assert [key for key, _ in prompt_runs(zigzag)] == [str(f) for f in range(16)]
+    ticks = ["a `t/10` cat", "a `t/10` cat", "a `t/5` cat"]  # backticks: left as written
+    assert prompt_runs(ticks) == (("0", "a `t/10` cat"), ("2", "a `t/5` cat"))
 
 
 def test_seeds_come_from_the_manifest():

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -40,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from wan.core.deforum.json_values import check_json_value
 from wan.errors import SettingsError, excerpt
 from wan.limits import Limits, current_limits, past_limit
 
@@ -157,9 +159,6 @@ def manifest_from_setting(value: Any, limits: Limits | None = None) -> dict[str,
 
 
 def _checked(manifest: Any, limits: Limits | None) -> dict[str, Any]:
-    # Imported here: json_values sits beside this module and only checks values.
-    from wan.core.deforum.json_values import check_json_value
-
     if not isinstance(manifest, Mapping):
         raise SettingsError(
             f"setting '{SETTING}' is JSON but not a Parseq manifest: a manifest is an object "
@@ -378,12 +377,92 @@ def text_schedule_text(values: Sequence[str]) -> str:
 
 
 def prompt_runs(prompts: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    """Per-frame prompts as prompt keys: (frame as text, prompt) where the prompt changes."""
-    return tuple(
-        (str(frame), text)
-        for frame, text in enumerate(prompts)
-        if frame == 0 or text != prompts[frame - 1]
-    )
+    """Per-frame prompts as prompt keys: (frame as text, prompt) where the prompt changes.
+
+    Parseq blends prompts by writing weights that change every frame (``cat :0.93 AND dog
+    :0.07``); a key per frame would cut the plan into the shortest clips. So a run of frames
+    whose prompts differ only in their numbers is one key, each changing number written as a
+    backtick expression in ``t`` that gives the manifest's value at every frame of the run
+    (within the number's printed precision): piecewise linear, Parseq's usual blend, whose
+    clip-level value is then its mean over the clip as for any backtick (`prompts.clip_prompt`).
+    A run whose numbers follow no few straight pieces keeps a key per change."""
+    out: list[tuple[str, str]] = []
+    start = 0
+    templates = [_template(text) for text in prompts]
+    for frame in range(1, len(prompts) + 1):
+        if frame < len(prompts) and templates[frame] == templates[start]:
+            continue
+        out.extend(_run_keys(prompts, start, frame))
+        start = frame
+    return tuple(out)
+
+
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w.`])[-+]?\d+(?:\.\d+)?(?![\w.`])")
+_MAX_PIECES = 6  # straight pieces one weight's expression may have (numexpr nests a 'where' each)
+
+
+def _template(text: str) -> str:
+    """The prompt with its numbers masked; one that holds backticks is its own template (its
+    numbers may be inside an expression: left as written)."""
+    return "`" + text if "`" in text else _NUMBER_IN_TEXT.sub("#", text)
+
+
+def _run_keys(prompts: Sequence[str], start: int, end: int) -> list[tuple[str, str]]:
+    """The keys of frames start..end-1, whose prompts share one template."""
+    texts = prompts[start:end]
+    if all(text == texts[0] for text in texts):
+        return [(str(start), texts[0])]
+    slots = [_NUMBER_IN_TEXT.findall(text) for text in texts]
+    pieces = []
+    for index in range(len(slots[0])):
+        written = [row[index] for row in slots]
+        if all(w == written[0] for w in written):
+            pieces.append(written[0])
+            continue
+        expression = _piecewise(start, [float(w) for w in written], _precision(written))
+        if expression is None:
+            return [(str(start + i), t) for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
+        pieces.append(f"`{expression}`")
+    parts = iter(pieces)
+    return [(str(start), _NUMBER_IN_TEXT.sub(lambda _: next(parts), texts[0]))]
+
+
+def _precision(written: Sequence[str]) -> float:
+    """One unit of the last printed decimal: a line through two rounded values is off by up to
+    half a unit at each end, and each value by half a unit from the true one."""
+    decimals = max((len(w.partition(".")[2]) for w in written), default=0)
+    return 10.0**-decimals + 1e-12
+
+
+def _piecewise(start: int, values: Sequence[float], tolerance: float) -> str | None:
+    """A numexpr expression in t equal to values[i] at t = start + i within `tolerance`, made
+    of at most _MAX_PIECES straight pieces; None if it needs more."""
+    y = np.asarray(values, dtype=np.float64)
+    ends = []  # the last index of each piece; a piece starts where the previous one ends
+    first = 0
+    while first < len(y) - 1:
+        last = first + 1
+        while last + 1 < len(y) and _straight(y, first, last + 1, tolerance):
+            last += 1
+        ends.append(last)
+        if len(ends) > _MAX_PIECES:
+            return None
+        first = last
+    expression = ""
+    for index in reversed(range(len(ends))):
+        a = ends[index - 1] if index else 0
+        b = ends[index]
+        slope = (y[b] - y[a]) / (b - a)
+        piece = f"{y[a]!r}+{slope!r}*(t-{start + a})"
+        expression = piece if not expression else f"where(t<{start + b},{piece},{expression})"
+    return expression
+
+
+def _straight(y: np.ndarray, a: int, b: int, tolerance: float) -> bool:
+    """Whether the line through points a and b passes within `tolerance` of every point between."""
+    between = np.arange(a, b + 1)
+    line = y[a] + (y[b] - y[a]) * (between - a) / (b - a)
+    return bool(np.all(np.abs(line - y[a : b + 1]) <= tolerance))
 
 
 def _number(value: float) -> str:
