@@ -243,12 +243,20 @@ def test_seeds_come_from_the_manifest():
 def test_schedule_text_gives_back_the_exact_values():
     rng = np.random.default_rng(3)
     series = np.concatenate(
-        [rng.normal(0, 10, 40), [1e-20, -3.5e15, 0.1, 0.1, 0.1, -0.0, 0.0, 2.0, 2.0], [7] * 5]
+        [
+            rng.normal(0, 10, 40),
+            [1e-20, -3.5e15, 0.1, 0.1, 0.1, -0.0, 0.0, 2.0, 2.0],
+            np.arange(300, 340, dtype=float),  # an exact ramp
+            np.linspace(0.65, 0.2, 30),  # a ramp whose in-betweens are not all exact
+            [7] * 5,
+        ]
     )
     text = schedule_text(series)
     assert "e" not in text  # Deforum's number check refuses exponents
     np.testing.assert_array_equal(evaluate_schedule(text, len(series)), series)
+    assert "49:(300), 88:(339)" in text  # the exact ramp is its two ends
     assert schedule_text([1.5] * 6) == "0:(1.5)"
+    assert schedule_text([500.0 + f for f in range(24)]) == "0:(500), 23:(523)"
 
 
 def test_parseq_values_alone():

@@ -354,20 +354,44 @@ class _Reader:
 
 def schedule_text(values: Sequence[float] | np.ndarray) -> str:
     """A Deforum schedule string whose evaluation (`schedules.evaluate_schedule`) gives exactly
-    `values`: one keyframe per frame where the value changes, each number written in full
-    (no exponent, which Deforum's number check refuses) with the digits that give back the same
-    float. Runs of one value keep only their ends: interpolating between equal values, and
-    holding the last one, give that value exactly."""
+    `values`: numeric keyframes only where Deforum's linear in-betweens (numpy.interp between
+    two keys, the last value held) would not give the very same floats, so a constant or an
+    exact ramp is two keys and anything else one per frame; each number is written in full (no
+    exponent, which Deforum's number check refuses) with the digits that give back its float."""
     values = np.asarray(values, dtype=np.float64)
     last = len(values) - 1
-    keys = [
-        frame
-        for frame in range(len(values))
-        if frame == 0
-        or values[frame] != values[frame - 1]
-        or (frame < last and values[frame + 1] != values[frame])
-    ]
+    keys = [0]
+    while keys[-1] < last:
+        keys.append(_farthest_key(values, keys[-1]))
+    if len(keys) > 1 and np.all(values[keys[-2] :] == values[keys[-2]]):
+        keys.pop()  # the last value is held after the last key
     return ", ".join(f"{frame}:({_number(values[frame])})" for frame in keys)
+
+
+def _farthest_key(values: np.ndarray, start: int) -> int:
+    """A frame after `start`, as far as a doubling then halving search finds, up to which the
+    in-betweens of keys at `start` and there are exactly `values`."""
+    last = len(values) - 1
+    good, bad = start + 1, None  # no frame in between: always exact
+    while bad is None and good < last:
+        trial = min(start + 2 * (good - start), last)
+        if _exact_between(values, start, trial):
+            good = trial
+        else:
+            bad = trial
+    while bad is not None and bad - good > 1:
+        middle = (good + bad) // 2
+        if _exact_between(values, start, middle):
+            good = middle
+        else:
+            bad = middle
+    return good
+
+
+def _exact_between(values: np.ndarray, a: int, b: int) -> bool:
+    inside = np.arange(a + 1, b)
+    line = np.interp(inside, [a, b], [values[a], values[b]])
+    return bool(np.array_equal(line, values[a + 1 : b]))
 
 
 def text_schedule_text(values: Sequence[str]) -> str:
