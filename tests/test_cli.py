@@ -283,3 +283,17 @@ def test_plan_follows_an_inline_parseq_manifest(capsys, tmp_path):
     assert last["prompt"] == "a night market" and last["start_frame"] >= 10
     assert first["seed"] == 500 and last["seed"] == 500 + last["start_frame"]
     assert "translation_x" in first["motion"]["axes"]
+
+
+def test_a_render_follows_an_inline_parseq_manifest(capsys, tmp_path, smoke_root):
+    folder = tmp_path / "run"
+    code = main([
+        "render", _parseq_file(tmp_path), *("--model", "tiny-t2v", "--size", "64x48"),
+        *("--steps", "2", "--quiet", "--out", str(folder)),
+        *("--output-dir", str(tmp_path / "outputs")),
+    ])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    recorded = json.loads((folder / "plan.json").read_text())
+    assert (recorded["frames"], recorded["fps"]) == (24, 20)  # the manifest's, not 120 at 15
+    assert all(clip["seed"] == 500 + clip["start_frame"] for clip in recorded["clips"])
+    assert recorded["clips"][-1]["prompt"] == "a night market"
