@@ -124,7 +124,6 @@ def test_motion_reads_deltas_and_the_rest_absolute_values():
     assert values(s, "transform_center_x") == [0.5] * 4
     # Not managed by the manifest: Deforum falls back to the settings' schedules.
     assert values(s, "translation_x") == [3] * 4 and values(s, "translation_y") == [-1] * 4
-    assert s.parseq_notes == ()
 
 
 def test_without_deltas_motion_reads_the_absolute_values():
@@ -136,7 +135,7 @@ def test_without_deltas_motion_reads_the_absolute_values():
 
 def test_with_deltas_a_manifest_without_them_leaves_motion_to_the_settings():
     frames = [{"frame": f, "angle": 10.0 * f, "strength": 0.5} for f in range(3)]
-    s = settings(json.dumps(manifest(frames)))
+    s = settings(json.dumps(manifest(frames, cadence=1)))
     assert values(s, "angle") == [45] * 3  # Deforum reads only 'angle_delta': none, so settings'
     assert values(s, "strength_schedule") == [0.5] * 3
     (note,) = s.parseq_notes
@@ -147,6 +146,10 @@ def test_non_schedule_overrides_take_frames_fps_and_cadence_from_the_manifest():
     s = settings(json.dumps(manifest()))  # parseq_non_schedule_overrides: default on
     # max_frames = len(rendered_frames); fps = options.output_fps; cadence = options.cadence
     assert (s.max_frames, s.fps, s.diffusion_cadence) == (4, 20, 2)
+    assert s.parseq_notes == (
+        "parseq_manifest's options.cadence 2 is the diffusion_cadence: Wan generates every "
+        "frame, so it only sets how often the seed advances (as in Deforum)",
+    )
     s = settings(json.dumps(manifest()), parseq_non_schedule_overrides=False)
     assert (s.max_frames, s.fps, s.diffusion_cadence) == (10, 15, 1)
     s = settings(json.dumps(manifest(output_fps=0, cadence=None)))  # unset: the settings' own

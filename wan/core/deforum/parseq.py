@@ -218,6 +218,11 @@ def parseq_values(
             schedules[name] = reader.floats(field)
     texts = {name: reader.texts(field) for name, field in STRING_FIELDS.items() if field in first}
     prompts = reader.prompts(PROMPT_FIELD) if PROMPT_FIELD in first else None
+    if cadence is not None and cadence > 1:
+        notes.append(
+            f"{SETTING}'s options.cadence {cadence} is the diffusion_cadence: Wan generates "
+            "every frame, so it only sets how often the seed advances (as in Deforum)"
+        )
     if not non_schedule_overrides and len(entries) < max_frames:
         notes.append(
             f"{SETTING} has {len(entries)} frames and max_frames is {max_frames}: frames "
