@@ -11,11 +11,14 @@ from wan.models.store import StoreConfig
 
 # The renderer's phases, in order (a job's step_phase; wan.jobs.status maps them to job phases).
 LOADING = "loading"
+DEPTH = "depth"  # the depth model reads the clip's source frame (3D camera guide)
+GUIDE = "camera guide"  # the source carried along the clip's camera path
+GUIDE_ENCODING = "encoding the guide"  # the VAE encodes the guide (dual clock), then the prompt
 TEXT_ENCODING = "text encoding"
 DENOISING = "denoising"
 DECODING = "decoding"
 WRITING = "writing"
-PHASES = (LOADING, TEXT_ENCODING, DENOISING, DECODING, WRITING)
+PHASES = (LOADING, DEPTH, GUIDE, GUIDE_ENCODING, TEXT_ENCODING, DENOISING, DECODING, WRITING)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ from __future__ import annotations
 from wan.host.base import (
     DECODING,
     DENOISING,
+    DEPTH,
+    GUIDE,
+    GUIDE_ENCODING,
     LOADING,
     TEXT_ENCODING,
     WRITING,
@@ -34,6 +37,9 @@ WAITING_FOR_GPU = "waiting for the GPU"
 
 _PHASE_OF_STEP = {
     LOADING: PREPARING,
+    DEPTH: GENERATING,
+    GUIDE: GENERATING,
+    GUIDE_ENCODING: GENERATING,
     TEXT_ENCODING: GENERATING,
     DENOISING: GENERATING,
     DECODING: GENERATING,

@@ -172,6 +172,14 @@ class RenderOptions(StrictModel):
         description="deforum: max_frames frames at Deforum's fps; native: the model's fps",
     )
     dtype: Dtype = Field("auto", description="weights dtype: auto, bfloat16, float16, float32")
+    depth_model: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "3D camera guide: the depth model (catalog id, Hub id or folder; default "
+            "Depth-Anything-V2-Small when installed, else flat depth)"
+        ),
+    )
     memory: MemoryOptions = Field(
         default_factory=MemoryOptions, description="memory plan overrides"
     )

@@ -2,10 +2,9 @@
 camera path (and what it reveals, darker) before spending GPU minutes. The CLI's `guide` and the
 tab's "Preview camera" both write it here.
 
-A 3D animation that warps with depth gets each clip's first frame's depth from the depth model:
-a named one (an error when it cannot be used), else the catalog default when it is installed,
-else flat depth with a note (a preview never downloads). The preview runs the depth model on the
-CPU: it never waits for, nor takes, the GPU a render may be using.
+A 3D animation that warps with depth gets each clip's first frame's depth from the depth model
+(`wan.render.depth.open_estimator` says which), as a render does. The preview runs the depth
+model on the CPU: it never waits for, nor takes, the GPU a render may be using.
 """
 
 from __future__ import annotations
@@ -19,14 +18,12 @@ import numpy as np
 
 from wan.core.deforum.settings import DeforumSettings
 from wan.core.sizes import choose_size
-from wan.models.catalog import DEFAULT_DEPTH_MODEL
-from wan.models.depth_model import depth_model_installed
 from wan.models.store import StoreConfig
 from wan.options.render_options import RenderOptions, parse_options
 from wan.planning.plan_service import plan_for
 from wan.render.camera_guide import plan_guide, shaded, test_card
 from wan.render.deforum_warp import warp_schedules, warp_settings_of
-from wan.render.depth import DepthEstimator, depth_for_warp
+from wan.render.depth import DepthEstimator, depth_for_warp, open_estimator
 from wan.render.image_header import decode_image
 from wan.render.video import write_video
 
@@ -78,14 +75,8 @@ def write_guide_preview(
     warp = warp_settings_of(settings)
     estimator, notes = None, []
     if settings.mode == "3D" and warp.use_depth:
-        config = config or StoreConfig()
-        if depth_model is None and not depth_model_installed(None, config):
-            notes.append(
-                f"the depth model {DEFAULT_DEPTH_MODEL} is not installed, so this preview uses "
-                f"flat depth; `python -m wan download {DEFAULT_DEPTH_MODEL}` fetches it"
-            )
-        else:
-            estimator = DepthEstimator.open(depth_model, config, device="cpu")
+        estimator, note = open_estimator(depth_model, config or StoreConfig(), device="cpu")
+        notes += [note] if note else []
     try:
         depth_of = _depth_function(estimator, warp.depth_algorithm)
         guide = plan_guide(source, plan, warp_schedules(settings), warp, depth_of)

@@ -127,6 +127,20 @@ def clip_metadata(
         "seconds": round(seconds, 3),
         "notes": list(result.notes),
         "camera": camera,
+        "camera_follow": _camera_follow(request, result),
+    }
+
+
+def _camera_follow(request, result) -> dict[str, Any]:
+    """How the clip followed the camera: the guide's clocks (fractions and the step indices
+    used), or the words alone (an init video for text-only models in words mode)."""
+    if request.guide is None:
+        return {"mode": "words", "init_video": request.init_video is not None}
+    return {
+        "mode": "guide",
+        "weak": request.camera_weak,
+        "strong": request.camera_strong,
+        "steps": list(result.guided_steps) if result.guided_steps else None,
     }
 
 

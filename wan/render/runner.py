@@ -22,6 +22,9 @@ from wan.errors import Cancelled, InternalError
 from wan.host.base import (
     DECODING,
     DENOISING,
+    DEPTH,
+    GUIDE,
+    GUIDE_ENCODING,
     LOADING,
     TEXT_ENCODING,
     WRITING,
@@ -33,7 +36,9 @@ from wan.render import run_folder
 from wan.render.adherence import RenderCamera
 from wan.render.assemble import output_stream
 from wan.render.checkpoints import clip_preview, finished_clips, load_clip, save_clip
-from wan.render.conditioning import continue_request, first_request
+from wan.render.conditioning import continue_request, first_request, needs_depth
+from wan.render.deforum_warp import warp_settings_of
+from wan.render.depth import DepthEstimator, depth_for_warp, open_estimator
 from wan.render.frames import color_match
 from wan.render.job import RenderJob, prepare_job
 from wan.render.model_session import ModelSession
@@ -85,6 +90,7 @@ class Runner:
         done = finished_clips(folder)[0]
         timings: dict[str, float] = {}
         clip_meta: list[dict] = [load_clip(folder, i)[1] for i in done]
+        notes: list[str] = []  # for the run's warnings
         session = None
         try:
             if len(done) < len(plan.clips):
@@ -92,10 +98,17 @@ class Runner:
                 host.free_host_memory()
                 with host.gpu_lock():
                     session = ModelSession.open(job, timings)
+                    depth = None
                     try:
-                        clip_meta += self._generate(job, folder, session, done, report, should_stop)
+                        depth, note = _open_depth(job, host)
+                        notes += [note] if note else []
+                        clip_meta += self._generate(
+                            job, folder, session, done, report, should_stop, depth
+                        )
                     finally:
                         session.close()  # Wan's weights go before the host may take the GPU back
+                        if depth is not None:
+                            depth.close()
             if should_stop():  # e.g. pressed while the last clip decoded
                 raise Cancelled("cancelled before the video was written")
             report(WRITING, len(plan.clips))
@@ -116,7 +129,7 @@ class Runner:
         run_folder.write_metadata(folder, job, session, clip_meta, timings, video)
         run_folder.write_adherence(folder, job, clip_meta)
         run_folder.write_state(folder, job, "done")
-        notes = [f"clip {m['index']}: {note}" for m in clip_meta for note in m.get("notes", [])]
+        notes += [f"clip {m['index']}: {n}" for m in clip_meta for n in m.get("notes", [])]
         return RunResult(
             folder,
             video.path,
@@ -129,7 +142,7 @@ class Runner:
         )
 
     def _generate(
-        self, job: RenderJob, folder: Path, session, done, report, should_stop
+        self, job: RenderJob, folder: Path, session, done, report, should_stop, depth
     ) -> list[dict]:
         metas = []
         plan = job.plan
@@ -141,12 +154,17 @@ class Runner:
             if should_stop():
                 raise Cancelled(f"cancelled before clip {clip.index}")
             requested = camera.requested(clip)
-            if previous is None:
-                request = first_request(job, clip, init)
-            else:
-                request = continue_request(job, clip, previous, reference)
             start = time.perf_counter()
-            report(TEXT_ENCODING, clip.index + 1)
+            depth_of = _depth_function(depth, job, lambda n=clip.index + 1: report(DEPTH, n))
+            report(GUIDE, clip.index + 1)
+            if previous is None:
+                request = first_request(job, clip, init, depth_of)
+            else:
+                request = continue_request(job, clip, previous, reference, depth_of)
+            session.timings["guide"] = session.timings.get("guide", 0.0) + (
+                time.perf_counter() - start
+            )
+            report(GUIDE_ENCODING if request.guide is not None else TEXT_ENCODING, clip.index + 1)
 
             decode_started = [0.0]
 
@@ -220,6 +238,29 @@ def _until_stopped(frames, should_stop: CancelCheck):
         if should_stop():
             raise Cancelled("cancelled while the video was written")
         yield frame
+
+
+def _open_depth(job: RenderJob, host: Host) -> tuple[DepthEstimator | None, str]:
+    """The depth model beside Wan for the clips' 3D camera guides (kept loaded: it is small,
+    `wan.render.depth`), and a note when the default one is not installed (flat depth)."""
+    if not needs_depth(job):
+        return None, ""
+    return open_estimator(job.options.depth_model, host.store_config())
+
+
+def _depth_function(
+    estimator: DepthEstimator | None, job: RenderJob, on_start: Callable[[], None]
+) -> Callable | None:
+    """A frame -> its depth in the warp's convention, reporting the depth phase first."""
+    if estimator is None:
+        return None
+    algorithm = warp_settings_of(job.settings).depth_algorithm
+
+    def depth_of(frame):
+        on_start()
+        return depth_for_warp(estimator.depth(frame), algorithm)
+
+    return depth_of
 
 
 def _stop_check(host: Host, cancel: CancelCheck | None) -> CancelCheck:
