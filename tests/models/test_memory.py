@@ -152,6 +152,21 @@ def test_model_offload_follows_the_hook_chain():
     assert names(text_only, "denoise") == ["transformer"]
 
 
+def test_the_depth_model_stays_beside_wan_and_has_its_own_pass():
+    """3D camera guide: Depth-Anything-V2-Small (24.8e6 parameters) in float16 on the GPU in
+    every phase, one frame through it before each clip; every family encodes its guide."""
+    options = MemorySetup(offload="model", depth_model_params=24_785_089)
+    plain = estimate_memory(TI2V, 1280, 704, 121, MemorySetup(offload="model"))
+    guided = estimate_memory(TI2V, 1280, 704, 121, options)
+    assert [p.name for p in guided.phases][:2] == ["depth", "text"]
+    assert "encode" in [p.name for p in plain.phases]  # TI2V encodes its guide video too
+    assert all("depth_model" in names(guided, p.name) for p in guided.phases)
+    assert names(guided, "depth") == ["vae", "depth_model"]  # after the previous decode
+    extra = guided.peak_vram - plain.peak_vram
+    assert 49e6 < extra < 50e6  # the weights; the depth pass itself is far below the peak
+    assert "depth_model" not in names(plain, "denoise")
+
+
 def test_text_encoder_on_cpu_moves_its_weights_and_work_to_ram():
     on_gpu = estimate_memory(T2V, 832, 480, 81, MemorySetup("model"))
     on_cpu = estimate_memory(T2V, 832, 480, 81, MemorySetup("model", text_encoder_on_cpu=True))

@@ -104,4 +104,4 @@ def test_python_m_wan_guide_uses_a_depth_model_or_says_it_uses_flat_depth(tmp_pa
     assert main([*argv, "--models-dir", str(tmp_path / "none")]) == 0
     said = capsys.readouterr()
     assert json.loads(said.out)["depth_model"] is None
-    assert "is not installed, so this preview uses flat depth" in said.err
+    assert "is not installed, so the 3D camera guide uses flat depth" in said.err

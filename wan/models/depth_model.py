@@ -43,6 +43,21 @@ def depth_model_installed(ref: str | None, config: store.StoreConfig) -> bool:
     return True
 
 
+def depth_model_to_use(
+    ref: str | None, config: store.StoreConfig
+) -> tuple[DepthModelInfo | None, str]:
+    """The depth model a render or a preview reads (checked, not loaded), and a note when there
+    is none: a named model (an error when it cannot be used), else the catalog default when it
+    is installed, else None with a note that flat depth is used and how to get the model
+    (nothing is ever downloaded here)."""
+    if ref is None and not depth_model_installed(None, config):
+        return None, (
+            f"the depth model {DEFAULT_DEPTH_MODEL} is not installed, so the 3D camera guide "
+            f"uses flat depth; `python -m wan download {DEFAULT_DEPTH_MODEL}` fetches it"
+        )
+    return resolve_depth_model(ref, config), ""
+
+
 def _catalog_entry(text: str) -> CatalogEntry | None:
     try:
         return get_entry(parse_model_ref(text).id)

@@ -71,6 +71,7 @@ class MemorySetup:
     vae_dtype: str = "float32"  # as diffusers' Wan examples load it
     image_encoder_dtype: str = "float32"
     conditioning: str | None = None  # text | image | video; None: the task's worst case
+    depth_model_params: int = 0  # a depth model kept on the GPU beside Wan (3D camera guide)
 
     def __post_init__(self) -> None:
         if self.offload not in OFFLOADS:

@@ -29,6 +29,11 @@ every constant below):
   tiled (one 256x256 tile, plus the decoded tiles and their blending).
 - encode: `c_enc x H x W + k x input + input` (same structure; tiled: one tile).
 - text, image: small constants (512 text tokens; one 224 px image).
+- depth (3D camera guide with a depth model): the depth model (float16) stays on the GPU beside
+  Wan in every phase; its own pass is DEPTH_WORK (Depth-Anything-V2-Small on one frame resized
+  to 518 px: a ViT-S over ~2,400 tokens and the DPT head; an estimate, not traced).
+- the camera guide's latents, noise and mask (3 latent-sized tensors, ~25 MB at 832x480x81) are
+  within RUNTIME_OVERHEAD.
 
 Weights on the GPU in each phase depend on the placement:
 
@@ -73,6 +78,7 @@ PATCH = 2  # every Wan transformer patchifies latents 1x2x2
 TEMPORAL = 4  # and every Wan VAE compresses time 4x (4n+1 frames)
 TEXT_TOKENS = 512
 
+DEPTH_WORK = int(0.25 * GB)  # one frame through the depth model (estimate, see the module doc)
 RUNTIME_OVERHEAD = int(0.25 * GB)  # CUDA allocator rounding, cuBLAS/cuDNN workspaces, latents
 RAM_BASELINE_GPU = int(1.5 * GB)  # Python, torch, CUDA runtime host memory, diffusers imports
 RAM_BASELINE_CPU = int(0.5 * GB)  # the same without CUDA (measured 0.36 GB after the imports)
@@ -155,7 +161,7 @@ def estimate_memory(
             work[name],
             RUNTIME_OVERHEAD if opts.accelerator else 0,
         )
-        for name in _phase_names(sig, geo)
+        for name in _phase_names(sig, geo, opts)
     )
     weights = tuple(Part(n, b, note) for n, (b, note) in sizes.items())
     ram = _ram(sizes, work, phases, model, geo, opts)
@@ -185,10 +191,11 @@ def _geometry(model, sig, vae, width, height, frames, opts) -> _Geometry:
 def default_conditioning(task: str | None) -> str:
     """The heaviest conditioning a clip of this task gets in our renders.
 
-    Clips continue one another: text-to-video models continue through video-to-video (the VAE
-    encodes the whole clip), I2V/FLF2V/VACE encode every frame anyway, TI2V encodes one image.
+    Clips continue one another and follow the camera guide (the default), whose frames the VAE
+    encodes for every family; I2V/FLF2V/VACE encode every frame anyway. (TI2V following the
+    camera in words only encodes one image: the estimate keeps the guide's case.)
     """
-    return "image" if task == "ti2v" else "video"
+    return "video"
 
 
 def _weights(model, sig: ModelSignature, opts: MemorySetup) -> dict[str, tuple[int, str]]:
@@ -207,6 +214,9 @@ def _weights(model, sig: ModelSignature, opts: MemorySetup) -> dict[str, tuple[i
     if sig.image_encoder and params.image_encoder:
         di = opts.image_encoder_dtype
         out["image_encoder"] = (params.image_encoder * DTYPE_BYTES[di], f"CLIP, {di}")
+    if opts.depth_model_params:
+        dd = "float16" if opts.accelerator else "float32"
+        out["depth_model"] = (opts.depth_model_params * DTYPE_BYTES[dd], f"depth model, {dd}")
     return out
 
 
@@ -243,8 +253,9 @@ def _resident_sizes(model, sig, sizes, opts: MemorySetup) -> dict[str, int]:
     return out
 
 
-def _phase_names(sig: ModelSignature, geo: _Geometry) -> tuple[str, ...]:
-    names = ["text"]
+def _phase_names(sig: ModelSignature, geo: _Geometry, opts: MemorySetup) -> tuple[str, ...]:
+    names = ["depth"] if opts.depth_model_params else []
+    names.append("text")
     if sig.image_encoder:
         names.append("image")
     if geo.encode_frames:
@@ -256,15 +267,23 @@ def _on_gpu(phase: str, sig: ModelSignature, geo: _Geometry, opts: MemorySetup) 
     """Components on the GPU during `phase` (see the module doc for the rules)."""
     if not opts.accelerator:
         return []
+    depth = ["depth_model"] if opts.depth_model_params else []
+    return [*_wan_on_gpu(phase, sig, geo, opts), *depth]
+
+
+def _wan_on_gpu(phase: str, sig: ModelSignature, geo: _Geometry, opts: MemorySetup) -> list[str]:
+    """Wan's components on the GPU during `phase`; the depth pass runs between clips, after
+    the previous clip's decode left the VAE there."""
     text = [] if opts.text_encoder_on_cpu else ["text_encoder"]
     clip = ["image_encoder"] if sig.image_encoder else []
     if opts.offload == "none":
         experts = ["transformer", "transformer_2"][: sig.experts]
         return [*text, *clip, *experts, "vae"]
     if opts.offload.startswith("group"):
-        active = {"text": text, "image": clip, "encode": ["vae"], "decode": ["vae"]}
+        active = {"depth": [], "text": text, "image": clip, "encode": ["vae"], "decode": ["vae"]}
         return active.get(phase, ["transformer"])
     chain = {
+        "depth": ["vae"],
         "text": text,
         "image": clip,
         "encode": ["vae", *(clip or text)],
@@ -292,6 +311,8 @@ def _working(model, sig, vae: VaeConstants, geo: _Geometry, opts) -> dict[str, P
     }
     if geo.encode_frames:
         work["encode"] = _encode_work(vae, params.vae, geo, opts)
+    if opts.depth_model_params:
+        work["depth"] = Part("working", DEPTH_WORK, "one frame through the depth model")
     if opts.text_encoder_on_cpu and opts.accelerator:
         work["text"] = Part("working", 0, "prompts are encoded on the CPU")
     return work

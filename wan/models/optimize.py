@@ -130,6 +130,7 @@ def choose_plan(
     *,
     attention_available: Collection[str] = ("native",),
     conditioning: str | None = None,
+    depth_model_params: int = 0,
 ) -> OptimizationPlan:
     """The cheapest placement whose estimate fits, with user overrides applied and checked."""
     given = check_overrides(overrides or {}, has_accelerator, attention_available)
@@ -143,6 +144,7 @@ def choose_plan(
             text_encoder_on_cpu=knobs.text_encoder_on_cpu,
             accelerator=has_accelerator,
             conditioning=conditioning,
+            depth_model_params=depth_model_params,
         )
         return estimate_memory(entry, width, height, frames, options)
 

@@ -3,8 +3,8 @@ camera path (and what it reveals, darker) before spending GPU minutes. The CLI's
 tab's "Preview camera" both write it here.
 
 A 3D animation that warps with depth gets each clip's first frame's depth from the depth model
-(`wan.render.depth.open_estimator` says which), as a render does. The preview runs the depth
-model on the CPU: it never waits for, nor takes, the GPU a render may be using.
+(`wan.models.depth_model.depth_model_to_use` says which), as a render does. The preview runs
+the depth model on the CPU: it never waits for, nor takes, the GPU a render may be using.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import numpy as np
 
 from wan.core.deforum.settings import DeforumSettings
 from wan.core.sizes import choose_size
+from wan.models.depth_model import depth_model_to_use
 from wan.models.store import StoreConfig
 from wan.options.render_options import RenderOptions, parse_options
 from wan.planning.plan_service import plan_for
 from wan.render.camera_guide import plan_guide, shaded, test_card
 from wan.render.deforum_warp import warp_schedules, warp_settings_of
-from wan.render.depth import DepthEstimator, depth_for_warp, open_estimator
+from wan.render.depth import DepthEstimator, depth_for_warp
 from wan.render.image_header import decode_image
 from wan.render.video import write_video
 
@@ -75,7 +76,8 @@ def write_guide_preview(
     warp = warp_settings_of(settings)
     estimator, notes = None, []
     if settings.mode == "3D" and warp.use_depth:
-        estimator, note = open_estimator(depth_model, config or StoreConfig(), device="cpu")
+        info, note = depth_model_to_use(depth_model, config or StoreConfig())
+        estimator = DepthEstimator.load(info, device="cpu") if info is not None else None
         notes += [note] if note else []
     try:
         depth_of = _depth_function(estimator, warp.depth_algorithm)

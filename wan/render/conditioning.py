@@ -86,18 +86,6 @@ def _continuing(
     return ClipRequest(mode="t2v", **follow, **base)
 
 
-def needs_depth(job: RenderJob) -> bool:
-    """Whether the render's camera guides read depth: a 3D animation that warps with depth, on
-    a model that follows the guide (or, in words mode, a text-only model's init video)."""
-    settings = warp_settings_of(job.settings)
-    if settings.mode != "3D" or not settings.use_depth:
-        return False
-    how = task_of(job.task).continues_by
-    if how == AS_KNOWN_FRAMES:
-        return False  # VACE continues from known frames (its camera guide comes next)
-    return job.options.camera == "guide" or how == AS_INIT_VIDEO
-
-
 def clip_guide(
     job: RenderJob, clip: Clip, source: np.ndarray, depth_of: DepthOf | None = None
 ) -> CameraGuide:

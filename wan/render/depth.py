@@ -47,9 +47,8 @@ from typing import Any
 import numpy as np
 
 from wan.errors import ModelError, RenderError
-from wan.models.catalog import DEFAULT_DEPTH_MODEL
 from wan.models.depth_folder import DepthModelInfo, check_depth_folder
-from wan.models.depth_model import depth_model_installed, resolve_depth_model
+from wan.models.depth_model import resolve_depth_model
 from wan.models.store import StoreConfig
 
 log = logging.getLogger(__name__)
@@ -194,21 +193,6 @@ class DepthEstimator:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def open_estimator(
-    model_ref: str | None, config: StoreConfig, device: str | None = None
-) -> tuple[DepthEstimator | None, str]:
-    """The depth model a render or a preview uses, and a note when there is none: a named model
-    (an error when it cannot be used), else the catalog default when it is installed, else None
-    with a note saying flat depth is used and how to get the model (nothing is ever downloaded
-    here)."""
-    if model_ref is None and not depth_model_installed(None, config):
-        return None, (
-            f"the depth model {DEFAULT_DEPTH_MODEL} is not installed, so the 3D camera guide "
-            f"uses flat depth; `python -m wan download {DEFAULT_DEPTH_MODEL}` fetches it"
-        )
-    return DepthEstimator.open(model_ref, config, device), ""
 
 
 def depth_for_warp(inverse_depth: np.ndarray, depth_algorithm: str) -> np.ndarray:

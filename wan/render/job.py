@@ -22,10 +22,12 @@ from wan.core.deforum.settings import DeforumSettings
 from wan.core.plan import GenerationPlan, init_image_used
 from wan.core.prompt_syntax import clean_prompt, find_lora
 from wan.core.sizes import choose_size
-from wan.core.tasks import REQUIRED, task_of
+from wan.core.tasks import AS_INIT_VIDEO, AS_KNOWN_FRAMES, REQUIRED, task_of
 from wan.errors import OptionsError
 from wan.models import store
 from wan.models.catalog import CatalogEntry, get_entry, wan_entries
+from wan.models.depth_folder import DepthModelInfo
+from wan.models.depth_model import depth_model_to_use
 from wan.models.detect import Detection, detect_model
 from wan.models.validate import require_intact
 from wan.options.render_options import RenderOptions, options_to_dict
@@ -73,6 +75,8 @@ class RenderJob:
     base_folder: Path | None = None  # a single-file transformer's base model (its other parts)
     schedules: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     warnings: tuple[str, ...] = field(default=())
+    # the depth model the clips' 3D camera guides read (None: no depth read, or flat depth)
+    depth_model: DepthModelInfo | None = field(default=None, compare=False)
 
     @property
     def task(self) -> str:
@@ -140,7 +144,8 @@ def prepare_job(
     width = detection.signature.transformer.hidden_size if detection.signature else None
     for path, _ in loras:
         check_lora_fits(path, width)
-    warnings = [*enhance_warnings, *warnings]
+    depth_model, depth_note = _depth_model(settings, options, detection.task, config)
+    warnings = [*enhance_warnings, *warnings, *([depth_note] if depth_note else [])]
     return RenderJob(
         plan=plan,
         settings=settings,
@@ -170,7 +175,32 @@ def prepare_job(
         base_folder=_base_folder(detection, entry, config),
         schedules=_camera_schedules(settings, plan.seed),
         warnings=tuple(warnings),
+        depth_model=depth_model,
     )
+
+
+def guide_reads_depth(settings: DeforumSettings, options: RenderOptions, task: str | None) -> bool:
+    """Whether the clips' camera guides read depth: a 3D animation that warps with depth, on a
+    model that follows the guide (or, following the camera in words, a text-only model, whose
+    init video is the guide)."""
+    from wan.render.deforum_warp import warp_settings_of
+
+    warp = warp_settings_of(settings)
+    if warp.mode != "3D" or not warp.use_depth:
+        return False
+    how = task_of(task).continues_by
+    if how == AS_KNOWN_FRAMES:
+        return False  # VACE continues from known frames (its camera guide comes next)
+    return options.camera == "guide" or how == AS_INIT_VIDEO
+
+
+def _depth_model(
+    settings: DeforumSettings, options: RenderOptions, task: str | None, config: store.StoreConfig
+) -> tuple[DepthModelInfo | None, str]:
+    """The depth model the guides read (checked now, before Wan loads), and a note without."""
+    if not guide_reads_depth(settings, options, task):
+        return None, ""
+    return depth_model_to_use(options.depth_model, config)
 
 
 def check_inputs(

@@ -163,7 +163,16 @@ def _memory_plan(job: RenderJob, system: SystemInfo) -> OptimizationPlan:
         system.free_ram,
         system.has_accelerator,
         overrides,
+        depth_model_params=_depth_params(job),
     )
+
+
+def _depth_params(job: RenderJob) -> int:
+    """The depth model's parameters (the catalog's count, else its float32 file size / 4)."""
+    info = job.depth_model
+    if info is None:
+        return 0
+    return info.params or info.weights_bytes // 4
 
 
 def _overrides(job: RenderJob) -> dict[str, Any]:

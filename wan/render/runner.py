@@ -36,9 +36,9 @@ from wan.render import run_folder
 from wan.render.adherence import RenderCamera
 from wan.render.assemble import output_stream
 from wan.render.checkpoints import clip_preview, finished_clips, load_clip, save_clip
-from wan.render.conditioning import continue_request, first_request, needs_depth
+from wan.render.conditioning import continue_request, first_request
 from wan.render.deforum_warp import warp_settings_of
-from wan.render.depth import DepthEstimator, depth_for_warp, open_estimator
+from wan.render.depth import DepthEstimator, depth_for_warp
 from wan.render.frames import color_match
 from wan.render.job import RenderJob, prepare_job
 from wan.render.model_session import ModelSession
@@ -90,7 +90,6 @@ class Runner:
         done = finished_clips(folder)[0]
         timings: dict[str, float] = {}
         clip_meta: list[dict] = [load_clip(folder, i)[1] for i in done]
-        notes: list[str] = []  # for the run's warnings
         session = None
         try:
             if len(done) < len(plan.clips):
@@ -100,8 +99,7 @@ class Runner:
                     session = ModelSession.open(job, timings)
                     depth = None
                     try:
-                        depth, note = _open_depth(job, host)
-                        notes += [note] if note else []
+                        depth = _open_depth(job)
                         clip_meta += self._generate(
                             job, folder, session, done, report, should_stop, depth
                         )
@@ -129,7 +127,7 @@ class Runner:
         run_folder.write_metadata(folder, job, session, clip_meta, timings, video)
         run_folder.write_adherence(folder, job, clip_meta)
         run_folder.write_state(folder, job, "done")
-        notes += [f"clip {m['index']}: {n}" for m in clip_meta for n in m.get("notes", [])]
+        notes = [f"clip {m['index']}: {n}" for m in clip_meta for n in m.get("notes", [])]
         return RunResult(
             folder,
             video.path,
@@ -240,12 +238,10 @@ def _until_stopped(frames, should_stop: CancelCheck):
         yield frame
 
 
-def _open_depth(job: RenderJob, host: Host) -> tuple[DepthEstimator | None, str]:
+def _open_depth(job: RenderJob) -> DepthEstimator | None:
     """The depth model beside Wan for the clips' 3D camera guides (kept loaded: it is small,
-    `wan.render.depth`), and a note when the default one is not installed (flat depth)."""
-    if not needs_depth(job):
-        return None, ""
-    return open_estimator(job.options.depth_model, host.store_config())
+    `wan.render.depth`), or None when the guides read no depth (or flat depth)."""
+    return DepthEstimator.load(job.depth_model) if job.depth_model is not None else None
 
 
 def _depth_function(
