@@ -48,6 +48,8 @@ GOOD = [
         "camera": "words",
         "camera_weak": 0,
         "camera_strong": "0.5",
+        "vace_camera": "clock",
+        "last_image": "C:\\images\\end.png",
     },
     {"size": [640, 360], "prompt_overrides": None},
 ]
@@ -94,6 +96,8 @@ BAD = [
     {"crossfade": 2},
     {"camera": "orbit"},
     {"camera_weak": 1},
+    {"vace_camera": "latents"},
+    {"last_image": "https://example.com/end.png"},
     {"camera_weak": 0.3, "camera_strong": 0.2},
     {"steps": 0, "guidance": -1, "typo": 1},
 ]

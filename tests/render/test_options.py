@@ -98,11 +98,13 @@ def test_defaults() -> None:
         "enhance": {"enabled": False, "model": "rules", "lang": "en", "style": "none"},
         "prompt_overrides": {},
         "init_image": None,
+        "last_image": None,
         "colour_match": True,
         "crossfade": False,
         "camera": "guide",
         "camera_weak": 0.04,
         "camera_strong": 0.1,
+        "vace_camera": "control",
     }
 
 
@@ -247,7 +249,7 @@ def test_flags_fill_every_part_of_the_model() -> None:
         "--lora", "a.safetensors:0.5", "--enhance", "--enhance-model", "tiny-qwen",
         "--lang", "zh", "--style", "anime", "--prompt", "1=a fox", "--init-image", "start.png",
         "--no-colour-match", "--crossfade", "--camera", "words", "--camera-weak", "0.1",
-        "--camera-strong", "0.3",
+        "--camera-strong", "0.3", "--vace-camera", "clock", "--last-image", "end.png",
     )  # fmt: skip
     assert options_to_dict(options) == {
         "model": "tiny-vace",
@@ -274,11 +276,13 @@ def test_flags_fill_every_part_of_the_model() -> None:
         "enhance": {"enabled": True, "model": "tiny-qwen", "lang": "zh", "style": "anime"},
         "prompt_overrides": {"1": "a fox"},
         "init_image": "start.png",
+        "last_image": "end.png",
         "colour_match": False,
         "crossfade": True,
         "camera": "words",
         "camera_weak": 0.1,
         "camera_strong": 0.3,
+        "vace_camera": "clock",
     }
 
 

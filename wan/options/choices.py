@@ -11,3 +11,5 @@ DTYPES = (AUTO, "bfloat16", "float16", "float32")
 FPS_MODES = ("deforum", "native")  # Deforum's frame count and fps, or the model's own fps
 LANGUAGES = ("en", "zh")  # of enhanced prompts
 CAMERA_MODES = ("guide", "words")  # follow the camera guide (dual clock), or words only
+# how a VACE model follows the camera guide: as its control video and mask, or the dual clock
+VACE_CAMERA_MODES = ("control", "clock")

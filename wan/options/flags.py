@@ -66,6 +66,7 @@ _CLI: dict[tuple[str, ...], _Cli] = {
         flag="--prompt", metavar="CLIP=TEXT", repeat=True, parse=_parse_clip_prompt
     ),
     ("init_image",): _Cli(metavar="IMAGE"),
+    ("last_image",): _Cli(metavar="IMAGE"),
 }
 
 

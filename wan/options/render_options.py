@@ -48,6 +48,7 @@ from wan.options.choices import (
     FPS_MODES,
     LANGUAGES,
     OFFLOADS,
+    VACE_CAMERA_MODES,
 )
 
 # The types pydantic validates and documents, from the one list of each (wan/options/choices.py).
@@ -58,6 +59,7 @@ FpsMode = Literal[FPS_MODES]
 Dtype = Literal[DTYPES]
 Lang = Literal[LANGUAGES]
 Camera = Literal[CAMERA_MODES]
+VaceCamera = Literal[VACE_CAMERA_MODES]
 
 # The dual clock's defaults, as fractions of the steps (`wan.render.dual_clock`). Time-to-Move's
 # README gives, for Wan 2.2 at 50 steps, weak step 2 and strong step 5 for camera control (3 and 7
@@ -66,6 +68,11 @@ Camera = Literal[CAMERA_MODES]
 # motion, short enough that the model then repairs the warp's stretch and blur).
 CAMERA_WEAK = 0.04
 CAMERA_STRONG = 0.10
+# VACE follows the guide as its control video by default: masked video-to-video (keep these
+# pixels, generate those) is the task VACE was trained on, the whole schedule runs, and the
+# revealed regions are the model's own inpainting; the dual clock would hold latents to the guide
+# while VACE's control video says "generate" there (docs/DESIGN.md, "VACE and the camera").
+VACE_CAMERA = "control"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -199,6 +206,14 @@ class RenderOptions(StrictModel):
     init_image: str | None = Field(
         None, min_length=1, description="first frame image (local file; URLs are not fetched)"
     )
+    last_image: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "last frame of the video, first-last-frame (FLF2V) models only: the last clip ends "
+            "on it (local file; URLs are not fetched)"
+        ),
+    )
     colour_match: bool = Field(
         True, description="match each clip's colours to the clip before it (avoids drift)"
     )
@@ -230,6 +245,14 @@ class RenderOptions(StrictModel):
             "guide; at least camera_weak (higher: stricter camera, stiffer picture)"
         ),
     )
+    vace_camera: VaceCamera = Field(
+        VACE_CAMERA,
+        description=(
+            "how VACE models follow the camera guide: control: the guide's warped pixels as "
+            "VACE's control video (kept), the revealed regions generated; clock: dual-clock "
+            "denoising on VACE's latents, as the other models"
+        ),
+    )
 
     @before_validator("steps", "seed", "overlap")
     def _check_whole(cls, value: Any) -> Any:
@@ -253,7 +276,7 @@ class RenderOptions(StrictModel):
     def _check_size(cls, value: Any) -> Any:
         return check_size(value)
 
-    @before_validator("init_image")
+    @before_validator("init_image", "last_image")
     def _check_init_image(cls, value: Any) -> Any:
         return check_local_path(value)
 

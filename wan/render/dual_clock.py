@@ -20,6 +20,11 @@ How it runs on the pipelines, unchanged:
 - the guide is noised with the scheduler's own add-noise (flow matching: (1 - sigma) x0 +
   sigma noise), one noise tensor drawn once from the clip's generator: deterministic.
 
+On VACE (`vace_camera` "clock") the same clock runs on VACE's latents; its control video stays as
+without a guide (known frames kept, the rest generated), and a reference image's latent frames,
+which the pipeline puts in front of the clip's, start from the reference's latents noised to the
+weak step and are never held.
+
 The mask goes to the latent grid with the VAE's own factors: latent frame 0 is frame 0, latent
 frame k the k-th group of `scale_factor_temporal` frames after it; a cell is guided only where
 EVERY pixel of its block (and of its frames) comes from the source. Time-to-Move samples one
@@ -43,6 +48,20 @@ if TYPE_CHECKING:  # generate imports this module at run time
     from wan.render.loaded_model import LoadedModel
 
 GUIDED_MODES = ("t2v", "i2v")  # clip modes that may follow a guide (a request's `guide` set)
+VACE_GUIDED_MODES = ("t2v", "i2v", "vace")  # on a VACE model: its known-frame clips too
+
+
+def guided_modes(task: str) -> tuple[str, ...]:
+    """The clip modes a model of `task` may follow a guide in."""
+    return VACE_GUIDED_MODES if task == "vace" else GUIDED_MODES
+
+
+def uses_clock(model: LoadedModel, request: ClipRequest) -> bool:
+    """Whether the request runs the dual clock: a guide, except on VACE in control mode (there
+    the guide is VACE's control video, `wan.render.pipeline_args`)."""
+    if request.guide is None:
+        return False
+    return model.task != "vace" or request.vace_camera == "clock"
 
 
 @dataclass(frozen=True)
@@ -111,13 +130,35 @@ def vae_factors(vae: Any) -> tuple[int, int]:
 def encode_guide(pipe: Any, frames: np.ndarray, device: Any) -> Any:
     """The guide's latents (1, z, T', H', W') float32, in the pipeline's latent normalisation:
     the pipeline's own preprocessing, the posterior's mode, (z - mean) / std from the VAE config."""
-    import torch
     from PIL import Image
 
     height, width = frames.shape[1:3]
     images = [Image.fromarray(np.ascontiguousarray(frame)).convert("RGB") for frame in frames]
     video = pipe.video_processor.preprocess_video(images, height=height, width=width)
-    vae = pipe.vae
+    return _normalized_latents(pipe.vae, video, device)
+
+
+def reference_latents(
+    pipe: Any, references: list[Any], height: int, width: int, device: Any
+) -> Any:
+    """VACE's reference images as the latent frames the pipeline puts in front of the clip's
+    (1, z, r, H', W') float32: its own preprocessing (fit and pad to the clip's size), each image
+    encoded alone, the last one first, as `WanVACEPipeline.prepare_video_latents` does."""
+    import torch
+
+    _, _, processed = pipe.preprocess_conditions(
+        None, None, references, 1, height, width, 1, torch.float32, device
+    )
+    encoded = [
+        _normalized_latents(pipe.vae, image[None, :, None], device) for image in processed[0]
+    ]
+    return torch.cat(encoded[::-1], dim=2)
+
+
+def _normalized_latents(vae: Any, video: Any, device: Any) -> Any:
+    """(1, 3, T, H, W) video in [-1, 1] -> its latents' posterior mode, (z - mean) / std."""
+    import torch
+
     latents = vae.encode(video.to(device=device, dtype=vae.dtype)).latent_dist.mode()
     latents = latents.to(torch.float32)
     shape = (1, vae.config.z_dim, 1, 1, 1)
@@ -221,6 +262,12 @@ def prepare(
     if grid.shape != tuple(latents.shape[2:]):
         raise InternalError(f"latent mask {grid.shape} for latents {tuple(latents.shape)}")
     mask = torch.from_numpy(grid)[None, None].to(device)
+    if kwargs.get("reference_images"):  # VACE: reference latent frames lead, never guided
+        lead = reference_latents(pipe, kwargs["reference_images"], *guide.shape[1:3], device)
+        latents = torch.cat([lead, latents], dim=2)
+        mask = torch.cat(
+            [torch.zeros_like(mask[:, :, :1]).expand(-1, -1, lead.shape[2], -1, -1), mask], dim=2
+        )
     noise = randn_tensor(
         tuple(latents.shape), generator=kwargs["generator"], device=device, dtype=torch.float32
     )

@@ -21,7 +21,8 @@ import numpy as np
 
 from wan.core.tasks import CLIP_MODES
 from wan.errors import Cancelled, InternalError, OutOfMemory, RenderError
-from wan.options.render_options import CAMERA_STRONG, CAMERA_WEAK
+from wan.options.choices import VACE_CAMERA_MODES
+from wan.options.render_options import CAMERA_STRONG, CAMERA_WEAK, VACE_CAMERA
 from wan.render import dual_clock
 from wan.render.loaded_model import LoadedModel
 from wan.render.pipeline_args import call_arguments
@@ -52,12 +53,16 @@ class ClipRequest:
     reference_image: np.ndarray | None = None  # (h, w, 3) VACE identity reference, any size
     init_video: np.ndarray | None = None  # (num_frames, H, W, 3) for v2v
     strength: float | None = None  # v2v denoise strength (1 = all noise)
-    last_image: np.ndarray | None = None  # (H, W, 3) last frame for first+last-frame models
-    # Dual-clock denoising (t2v and i2v only): follow `guide` inside `guide_mask`. None: not at all.
+    # (H, W, 3) last frame for first+last-frame models; FLF2V with a guide and none: guide[-1]
+    last_image: np.ndarray | None = None
+    # Follow `guide` inside `guide_mask` (t2v and i2v; VACE also vace). None: not at all.
     guide: np.ndarray | None = None  # (num_frames, H, W, 3) the camera guide's frames
     guide_mask: np.ndarray | None = None  # (num_frames, H, W) 1 = from the source; None: all 1
     camera_weak: float = CAMERA_WEAK  # fraction of the steps skipped: the run starts there
     camera_strong: float = CAMERA_STRONG  # fraction of the steps before which the mask is held
+    # How a VACE model follows the guide: "control" (the guide's pixels kept in VACE's control
+    # video, the revealed ones generated; the clocks unused) or "clock" (dual-clock denoising)
+    vace_camera: str = VACE_CAMERA
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ def generate_clip(
         raise Cancelled("cancelled before the clip started; finished clips are kept")
     pipe, kwargs, notes, strength, total = call_arguments(model, request)
     clock = None
-    if request.guide is not None:
+    if dual_clock.uses_clock(model, request):
         pipe, kwargs, clock, more = dual_clock.prepare(model, pipe, kwargs, request)
         notes += more
         total = clock.clocks.steps_run
@@ -196,6 +201,11 @@ def _check_request(model: LoadedModel, request: ClipRequest) -> None:
         _check_array("image", request.image, frame)
         if request.last_image is not None:
             _check_array("last_image", request.last_image, frame)
+        elif model.task == "flf2v" and request.guide is None:
+            raise InternalError(
+                "a first-last-frame (FLF2V) clip needs last_image (or a guide, whose last frame "
+                "is then the last image)"
+            )
     if request.mode == "vace" and request.known_frames is not None:
         known = request.known_frames
         _check_array("known_frames", known, (len(known), *frame))
@@ -208,11 +218,7 @@ def _check_request(model: LoadedModel, request: ClipRequest) -> None:
         ref = request.reference_image
         _check_array("reference_image", ref, (*ref.shape[:2], 3) if ref.ndim == 3 else (0, 0, 3))
     if request.guide is not None:
-        if model.task == "vace":
-            raise InternalError(
-                "a guide with a VACE model: dual-clock denoising is not wired for VACE yet"
-            )
-        _check_guide(request, frame)
+        _check_guide(model, request, frame)
     if request.mode == "v2v":
         _check_array("init_video", request.init_video, (request.num_frames, *frame))
         if request.strength is None or not 0.0 < request.strength <= 1.0:
@@ -221,11 +227,16 @@ def _check_request(model: LoadedModel, request: ClipRequest) -> None:
             )
 
 
-def _check_guide(request: ClipRequest, frame: tuple[int, int, int]) -> None:
-    if request.mode not in dual_clock.GUIDED_MODES:
+def _check_guide(model: LoadedModel, request: ClipRequest, frame: tuple[int, int, int]) -> None:
+    modes = dual_clock.guided_modes(model.task)
+    if request.mode not in modes:
         raise InternalError(
             f"a guide with a {request.mode} clip: dual-clock denoising takes "
-            f"{' or '.join(dual_clock.GUIDED_MODES)} clips"
+            f"{' or '.join(modes)} clips (on a {model.task} model)"
+        )
+    if model.task == "vace" and request.vace_camera not in VACE_CAMERA_MODES:
+        raise InternalError(
+            f"vace_camera {request.vace_camera!r}: give one of {', '.join(VACE_CAMERA_MODES)}"
         )
     _check_array("guide", request.guide, (request.num_frames, *frame))
     if request.guide_mask is not None:

@@ -1,9 +1,10 @@
 """The keyword arguments of one clip's pipeline call, per mode: t2v, i2v, VACE, v2v.
 
 What diffusers 0.35-0.39 does that callers rely on (read from its sources):
-- VACE: `mask` 0 (black) keeps a frame (the "inactive" video), 1 (white) generates it; frames to
-  generate are grey (0 in the pipeline's [-1, 1] range). Reference images are extra latent frames
-  in front, dropped before decoding.
+- VACE: `mask` 0 (black) keeps a pixel (the "inactive" video), 1 (white) generates it (the mask
+  is per pixel: a camera guide keeps its warped pixels and has the revealed ones generated);
+  pixels to generate are grey (0 in the pipeline's [-1, 1] range). Reference images are extra
+  latent frames in front, dropped before decoding.
 - Two-expert pipelines take `guidance_scale_2` for the low-noise expert; video-to-video runs that
   expert alone, with its guidance (see `wan.render.strength`).
 """
@@ -42,18 +43,21 @@ def call_arguments(
     }
     guidance = request.guidance
     mode = request.mode
-    if mode == "i2v" and model.task == "vace":
-        mode = "vace"  # the first image is VACE's single known frame
+    if model.task == "vace" and (mode == "i2v" or (mode == "t2v" and request.guide is not None)):
+        mode = "vace"  # the first image is VACE's single known frame; the guide its control
     if mode == "t2v":
         pipe = model.text_pipe
     elif mode == "i2v":
         pipe = model.image_pipe
         kwargs["image"] = _pil(request.image)
-        if request.last_image is not None:
+        last = request.last_image
+        if last is None and model.task == "flf2v" and request.guide is not None:
+            last = request.guide[-1]  # the camera guide ends where the clip is to end
+        if last is not None:
             if model.task == "ti2v":
                 notes.append("the last image was ignored: TI2V models take a first image only")
             else:
-                kwargs["last_image"] = _pil(request.last_image)
+                kwargs["last_image"] = _pil(last)
     elif mode == "vace":
         pipe = model.pipe
         kwargs.update(_vace_inputs(request))
@@ -79,20 +83,30 @@ def call_arguments(
 
 
 def _vace_inputs(request: ClipRequest) -> dict[str, Any]:
-    """Control video (known frames, then grey) with its mask (0 keep, 1 generate); reference."""
-    from PIL import Image
+    """Control video with its mask (0 keep, 1 generate; frames to generate grey); reference.
 
+    The known frames lead, kept whole. With a guide in "control" mode the other frames are the
+    guide's: its warped pixels kept (the camera), the revealed ones grey and generated; in
+    "clock" mode, or without a guide, they are all generated (the dual clock holds the latents).
+    """
     known = request.known_frames
     if known is None and request.mode == "i2v":
         known = request.image[None]  # type: ignore[index]
+    size = (request.num_frames, request.height, request.width)
+    control = np.full((*size, 3), GREY, np.uint8)
+    generate = np.full(size, 255, np.uint8)
+    guided = request.guide is not None and request.vace_camera == "control"
+    if guided:
+        kept = np.ones(size, bool) if request.guide_mask is None else request.guide_mask != 0
+        control[kept] = request.guide[kept]  # type: ignore[index]
+        generate[kept] = 0
     inputs: dict[str, Any] = {}
     if known is not None:
-        size = (request.width, request.height)
-        grey = Image.new("RGB", size, (GREY, GREY, GREY))
-        keep, generate = Image.new("L", size, 0), Image.new("L", size, 255)
-        rest = request.num_frames - len(known)
-        inputs["video"] = [_pil(frame) for frame in known] + [grey] * rest
-        inputs["mask"] = [keep] * len(known) + [generate] * rest
+        control[: len(known)] = known
+        generate[: len(known)] = 0
+    if known is not None or guided:
+        inputs["video"] = [_pil(frame) for frame in control]
+        inputs["mask"] = [_grey(plane) for plane in generate]
     if request.reference_image is not None:
         inputs["reference_images"] = [_pil(request.reference_image)]
     return inputs
@@ -114,6 +128,12 @@ def _pil(array: np.ndarray | None) -> Any:
     from PIL import Image
 
     return Image.fromarray(np.ascontiguousarray(array)).convert("RGB")
+
+
+def _grey(plane: np.ndarray) -> Any:
+    from PIL import Image
+
+    return Image.fromarray(np.ascontiguousarray(plane))  # uint8 (H, W): mode L
 
 
 def _seed(seed: int) -> int:

@@ -1,0 +1,30 @@
+"""Fixtures of the render tests that load smoke models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from wan.render.loaded_model import LoadedModel
+
+
+@pytest.fixture(scope="module")
+def smoke_model(smoke_root: Path) -> Callable[[str], LoadedModel]:
+    """LoadedModel of a smoke model (float32, CPU, task as detected), loaded once per module."""
+    from wan.models.detect import detect_model
+    from wan.models.loader import load_pipeline
+    from wan.models.smoke import ensure_smoke_model
+
+    cache: dict[str, LoadedModel] = {}
+
+    def get(model_id: str) -> LoadedModel:
+        if model_id not in cache:
+            detection = detect_model(ensure_smoke_model(model_id, smoke_root))
+            pipe = load_pipeline(detection, dtype="float32")
+            pipe.set_progress_bar_config(disable=True)
+            cache[model_id] = LoadedModel(pipe, detection.task)
+        return cache[model_id]
+
+    return get
