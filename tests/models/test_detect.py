@@ -312,6 +312,7 @@ SMOKE = {
     "tiny-i2v-a14b": ("i2v", 2),
     "tiny-ti2v": ("ti2v", 1),
     "tiny-vace": ("vace", 1),
+    "tiny-flf2v": ("flf2v", 1),
 }
 
 

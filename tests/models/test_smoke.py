@@ -33,6 +33,7 @@ PIPELINES = {
     "tiny-i2v-a14b": "WanImageToVideoPipeline",
     "tiny-ti2v": "WanPipeline",
     "tiny-vace": "WanVACEPipeline",
+    "tiny-flf2v": "WanImageToVideoPipeline",
 }
 BOUNDARY = {"tiny-t2v-a14b": 0.875, "tiny-i2v-a14b": 0.9}
 SIZE, FRAMES, STEPS = 64, 5, 2
@@ -46,6 +47,8 @@ def _inputs(model_id: str) -> dict[str, Any]:
     """The extra inputs each architecture needs besides the prompt."""
     if model_id in ("tiny-i2v", "tiny-i2v-a14b"):
         return {"image": _image()}
+    if model_id == "tiny-flf2v":  # its image position embedding needs both images
+        return {"image": _image(), "last_image": _image((40, 80, 200))}
     if model_id == "tiny-vace":
         video = [_image((i * 40, 100, 200)) for i in range(FRAMES)]
         mask = [Image.new("L", (SIZE, SIZE), 0 if i == 0 else 255) for i in range(FRAMES)]

@@ -40,6 +40,7 @@ SMOKE_IDS: tuple[str, ...] = (
     "tiny-i2v-a14b",
     "tiny-ti2v",
     "tiny-vace",
+    "tiny-flf2v",
     "tiny-qwen",
     "tiny-depth",
 )
@@ -54,6 +55,11 @@ TEXT_DIM = 32
 HEADS = 2
 HEAD_DIM = 12
 CLIP_DIM = 16
+CLIP_IMAGE_SIZE = 32
+CLIP_PATCH = 4
+# the tokens of one image the pipeline takes from the tiny CLIP (its patches and the class token);
+# an FLF2V transformer's image position embedding covers the first and the last image's
+CLIP_TOKENS = (CLIP_IMAGE_SIZE // CLIP_PATCH) ** 2 + 1
 ROPE_MAX_SEQ_LEN = 1024  # as the real models: covers the patch grid of 1280x720 and more
 
 # Built-in English text: vocabulary of the T5-style tokenizer and training text of the Qwen one.
@@ -84,6 +90,7 @@ class _WanSpec:
     experts: int = 1
     boundary_ratio: float | None = None
     clip: bool = False  # CLIP image encoder + image processor (Wan 2.1 I2V)
+    first_last: bool = False  # FLF2V: position embedding over both images' CLIP tokens
     vae22: bool = False  # Wan 2.2 VAE (z_dim 48)
     expand_timesteps: bool = False  # Wan 2.2 TI2V
     vace: bool = False
@@ -100,6 +107,7 @@ _WAN_SPECS: dict[str, _WanSpec] = {
         "WanPipeline", in_channels=48, out_channels=48, vae22=True, expand_timesteps=True
     ),
     "tiny-vace": _WanSpec("WanVACEPipeline", vace=True),
+    "tiny-flf2v": _WanSpec("WanImageToVideoPipeline", in_channels=36, clip=True, first_last=True),
 }
 
 
@@ -373,6 +381,7 @@ def _vae(wan22: bool) -> Any:
 
 
 def _transformer(spec: _WanSpec) -> Any:
+    import torch
     from diffusers import WanTransformer3DModel, WanVACETransformer3DModel
 
     kwargs: dict[str, Any] = {
@@ -392,10 +401,15 @@ def _transformer(spec: _WanSpec) -> Any:
     if spec.clip:
         kwargs["image_dim"] = CLIP_DIM
         kwargs["added_kv_proj_dim"] = HEADS * HEAD_DIM
+    if spec.first_last:  # the real FLF2V: 2 x 257 CLIP tokens
+        kwargs["pos_embed_seq_len"] = 2 * CLIP_TOKENS
     if spec.vace:
         kwargs.update(num_layers=3, vace_layers=[0, 2], vace_in_channels=96)
         return WanVACETransformer3DModel(**kwargs)
-    return WanTransformer3DModel(**kwargs)
+    model = WanTransformer3DModel(**kwargs)
+    if spec.first_last:  # diffusers starts it at zero: the two images would look alike
+        torch.nn.init.normal_(model.condition_embedder.image_embedder.pos_embed, std=0.02)
+    return model
 
 
 def _clip_encoder() -> Any:
@@ -408,8 +422,8 @@ def _clip_encoder() -> Any:
         projection_dim=CLIP_DIM,
         num_hidden_layers=2,
         num_attention_heads=2,
-        image_size=32,
-        patch_size=4,
+        image_size=CLIP_IMAGE_SIZE,
+        patch_size=CLIP_PATCH,
     )
     return CLIPVisionModel(config)
 
@@ -417,4 +431,7 @@ def _clip_encoder() -> Any:
 def _clip_processor() -> Any:
     from transformers import CLIPImageProcessor
 
-    return CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    side = CLIP_IMAGE_SIZE
+    return CLIPImageProcessor(
+        size={"shortest_edge": side}, crop_size={"height": side, "width": side}
+    )

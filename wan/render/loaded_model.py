@@ -127,7 +127,9 @@ def infer_task(pipe: Any) -> str:
     if expand:
         return "ti2v"
     if name == "WanImageToVideoPipeline":
-        return "i2v"
+        transformer = pipe.transformer if pipe.transformer is not None else pipe.transformer_2
+        first_last = getattr(transformer, "config", {}).get("pos_embed_seq_len") is not None
+        return "flf2v" if first_last else "i2v"
     if name in ("WanPipeline", "WanVideoToVideoPipeline"):
         return "t2v"
     raise RenderError(f"{name} is not a Wan video pipeline this extension can drive")
