@@ -99,6 +99,7 @@ def test_unknown_job_is_404(idle):
     [
         (job_body(init_image="/etc/passwd"), "init_image"),
         (job_body(init_image="../../etc/passwd"), "init_image"),
+        (job_body(last_image="/etc/passwd"), "last_image"),
         (job_body({**SETTINGS, "use_init": True, "init_image": "/etc/passwd"}), "init_image"),
         (job_body(model="/etc"), "model"),
         (job_body(model="../../../etc"), "model"),

@@ -88,3 +88,13 @@ def test_a_valid_image_is_accepted_and_saved_undecoded(idle, no_decoding):
     assert response.status_code == 202, response.text
     saved = Path(response.json()["jobs"][0]["options"]["init_image"])
     assert saved.read_bytes() == image
+
+
+def test_a_last_image_is_taken_as_the_init_image_is(idle, no_decoding):
+    image = small_png()
+    body = job_body(model="tiny-flf2v", last_image=data_url(image))
+    response = idle.post("/wan/v1/jobs", json=body)
+    assert response.status_code == 202, response.text
+    assert Path(response.json()["jobs"][0]["options"]["last_image"]).read_bytes() == image
+    text = refused(idle, "/wan/v1/plan", job_body(last_image=data_url(lying_png())))
+    assert text.startswith("wan.last_image (100000x100000) is 10000000000"), text

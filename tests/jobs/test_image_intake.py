@@ -97,3 +97,15 @@ def test_a_job_whose_image_is_past_the_limits_when_it_renders_fails_clearly(
     assert failed.error.startswith(f"--init-image {image} (64x48) is 3072, past the limit"), (
         failed.error
     )
+
+
+def test_a_last_image_is_checked_and_saved_as_the_init_image_is(make_queue, no_decoding):
+    queue = make_queue()
+    image = small_png()
+    job = queue.submit(settings(), options(model="tiny-flf2v", last_image=data_url(image)))
+    saved = Path(job.options["last_image"])
+    assert saved.name == "last.png" and saved.read_bytes() == image
+    with pytest.raises(LimitError, match=r"^wan\.last_image \(100000x100000\)"):
+        queue.submit(settings(), options(last_image=data_url(lying_png())))
+    with pytest.raises(RequestError, match=r"^wan\.last_image: a remote request sends images"):
+        queue.submit(settings(), options(last_image="/etc/passwd"))

@@ -112,6 +112,23 @@ def test_the_init_image_travels_with_the_job(host, idle_queue, tmp_path):
     assert saved != str(image) and Path(saved).read_bytes() == image.read_bytes()
 
 
+def test_the_last_image_travels_with_the_job_and_shows_for_flf2v(host, idle_queue, tmp_path):
+    from PIL import Image
+
+    first, last = tmp_path / "first.png", tmp_path / "last.png"
+    Image.fromarray(np.full((64, 64, 3), 200, np.uint8)).save(first)
+    Image.fromarray(np.full((64, 64, 3), 20, np.uint8)).save(last)
+    actions = GenerateActions(idle_queue, host)
+    _, job_id, _, _ = actions.render(
+        SOURCE_JSON, None, json.dumps(SHORT), None, None, None,
+        *field_list(model="tiny-flf2v", init_image=str(first), last_image=str(last)),
+    )  # fmt: skip
+    saved = idle_queue.get(job_id).options["last_image"]
+    assert saved != str(last) and Path(saved).read_bytes() == last.read_bytes()
+    assert actions.last_image_shown("tiny-flf2v")["visible"] is True
+    assert actions.last_image_shown("tiny-i2v · image to video")["visible"] is False
+
+
 def test_render_is_followed_until_the_video_is_there(host, queue):
     actions = GenerateActions(queue, host)
     message, job_id, _, _ = actions.render(

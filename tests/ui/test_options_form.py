@@ -91,6 +91,7 @@ def test_the_seed_box_takes_text():
         ({"offload": "everything"}, "Offload 'everything'"),
         ({"fp8": "maybe"}, "fp8 weights 'maybe'"),
         ({"init_image": "https://example.com/a.png"}, "Init image"),
+        ({"last_image": "https://example.com/z.png"}, "Last image"),
     ],
 )
 def test_a_bad_field_is_named_as_the_tab_shows_it(given, named):
@@ -107,6 +108,11 @@ def test_model_dropdown_label_and_file_wrappers_become_plain_values():
     assert got["model"] == "tiny-ti2v" and got["init_image"] == "/tmp/init.png"
     # the box is hidden for a text-to-video model: what it still holds is not sent
     assert field_values(tuple(field_list(init_image=Uploaded())))["init_image"] is None
+    # the last-image box shows for first-last-frame models only
+    flf2v = field_values(tuple(field_list(model="tiny-flf2v", last_image=Uploaded())))
+    assert flf2v["last_image"] == "/tmp/init.png" and build_options(flf2v)["last_image"]
+    ti2v = field_values(tuple(field_list(model="tiny-ti2v", last_image=Uploaded())))
+    assert ti2v["last_image"] is None
 
 
 def test_form_values_show_a_runs_options_and_round_trip():

@@ -21,9 +21,9 @@ from wan.core.deforum.json_values import check_json_value
 from wan.core.deforum.settings import DeforumSettings, parse_settings
 from wan.errors import ModelError, WanError
 from wan.jobs import RequestError, check_request
+from wan.jobs.requests import OPTION_IMAGES, is_data_url
 from wan.jobs.requests import OPTIONS_FIELD as OPTIONS
 from wan.jobs.requests import SETTINGS_FIELD as SETTINGS
-from wan.jobs.requests import is_data_url
 from wan.models.store import StoreConfig
 from wan.options.checks import (
     ErrorNaming,
@@ -160,8 +160,9 @@ def naming_models(options: RenderOptions) -> Iterator[None]:
 def request_options(given: Mapping[str, Any], defaults: Mapping[str, Any]) -> RenderOptions:
     """RenderOptions from the `wan` object, with errors naming `wan.<key>`."""
     data = merge_defaults(defaults, {str(key): value for key, value in given.items()})
-    if is_data_url(data.get("init_image")):
-        data["init_image"] = INLINE_IMAGE
+    for key in OPTION_IMAGES:
+        if is_data_url(data.get(key)):
+            data[key] = INLINE_IMAGE
     naming = ErrorNaming(_wan_key, lambda loc: value_at(data, loc), json_keys=True)
     try:
         return validate_options(data, naming)

@@ -20,6 +20,7 @@ from wan.core.deforum.settings import load_settings, parse_settings
 from wan.host.base import Host
 from wan.jobs.requests import (
     IMAGE_TYPES,
+    OPTION_IMAGES,
     OPTIONS_FIELD,
     SETTINGS_FIELD,
     check_request,
@@ -104,13 +105,20 @@ def _settings_image(
 
 
 def _options_image(options: dict[str, Any], inputs_dir: Path, images: list) -> dict[str, Any]:
-    image = options.get("init_image")
-    if image is None:
-        return options
-    if not is_data_url(image):
-        return {**options, "init_image": _absolute(image)}
-    path = _decoded(image, f"{OPTIONS_FIELD}.init_image", inputs_dir, "init", images)
-    return {**options, "init_image": str(path)}
+    """The options' images (init and last): a data URL is saved for the job as init.png or
+    last.png; a trusted caller's path is made absolute."""
+    options = dict(options)
+    for key in OPTION_IMAGES:
+        image = options.get(key)
+        if image is None:
+            continue
+        if not is_data_url(image):
+            options[key] = _absolute(image)
+            continue
+        stem = key.removesuffix("_image")
+        path = _decoded(image, f"{OPTIONS_FIELD}.{key}", inputs_dir, stem, images)
+        options[key] = str(path)
+    return options
 
 
 def _absolute(image: Any) -> Any:

@@ -24,6 +24,7 @@ from wan.render.image_header import SMALLER, check_image_bytes
 
 SETTINGS_FIELD = "deforum_settings"
 OPTIONS_FIELD = "wan"
+OPTION_IMAGES = ("init_image", "last_image")  # the options that name an image file
 IMAGE_TYPES = {"png": "png", "jpeg": "jpg", "jpg": "jpg", "webp": "webp"}
 _DATA_URL = re.compile(r"^data:image/([a-z]+);base64,(.*)$", re.IGNORECASE | re.DOTALL)
 _TRUE = ("true", "yes", "on", "1")
@@ -61,8 +62,9 @@ def check_request(
             f"{SETTINGS_FIELD}.add_soundtrack: a remote request cannot use a soundtrack file on "
             "the server; set add_soundtrack to None"
         )
-    if options.get("init_image") is not None:
-        _check_image(options["init_image"], f"{OPTIONS_FIELD}.init_image")
+    for key in OPTION_IMAGES:
+        if options.get(key) is not None:
+            _check_image(options[key], f"{OPTIONS_FIELD}.{key}")
     _check_model_ref(options.get("model"), f"{OPTIONS_FIELD}.model", config)
     enhance = options.get("enhance")
     if isinstance(enhance, Mapping):

@@ -72,6 +72,7 @@ class RenderJob:
     lora_hashes: tuple[str, ...]
     prompts: tuple[ClipPrompt, ...]
     init_image: str | None
+    last_image: str | None = None  # the last clip's last frame (FLF2V models; --last-image)
     base_folder: Path | None = None  # a single-file transformer's base model (its other parts)
     schedules: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     warnings: tuple[str, ...] = field(default=())
@@ -101,6 +102,7 @@ class RenderJob:
             "loras": _digest([[str(p.name), s] for p, s in self.loras] + list(self.lora_hashes)),
             "prompts": _digest([[p.used, p.negative] for p in self.prompts]),
             "init_image": _file_digest(self.init_image),
+            "last_image": _file_digest(self.last_image),
             "conditioning": CONDITIONING_VERSION,
         }
 
@@ -172,6 +174,7 @@ def prepare_job(
         lora_hashes=tuple(lora_file_hash(p) for p, _ in loras),
         prompts=prompts,
         init_image=init_image,
+        last_image=options.last_image,  # checked by check_inputs
         base_folder=_base_folder(detection, entry, config),
         schedules=_camera_schedules(settings, plan.seed),
         warnings=tuple(warnings),
@@ -207,9 +210,10 @@ def check_inputs(
     settings: DeforumSettings, options: RenderOptions, task: str | None, model: object
 ) -> str | None:
     """The files a render reads exist and are intact as far as cheap checks see (a model folder
-    given as a path: its safetensors headers and sizes; the init image: its header within the
-    limits; LoRA files), and an image-to-video `model` has its first image; returns the init
-    image. Cheap: the CLI runs it before queueing a render (`wan.cli.render.preflight`)."""
+    given as a path: its safetensors headers and sizes; the init and last images: their headers
+    within the limits; LoRA files), an image-to-video `model` has its first image, and a last
+    image goes to a first-last-frame model; returns the init image. Cheap: the CLI runs it
+    before queueing a render (`wan.cli.render.preflight`)."""
     folder = _local_diffusers_folder(options.model)
     if folder is not None:
         require_intact(folder)  # JSON files and safetensors headers only
@@ -227,7 +231,27 @@ def check_inputs(
             "a first image. Give one with --init-image IMG (or Deforum's use_init and init_image), "
             "or pick a text-to-video, TI2V or VACE model"
         )
+    check_last_image(options, task, model)
     return init_image
+
+
+def check_last_image(options: RenderOptions, task: str | None, model: object) -> None:
+    """The last image exists, its header is within the limits, and the model can end a clip on
+    it: only first-last-frame (FLF2V) models take a last image, and giving one to another model
+    is an error rather than a note, since the video would not end where the user asked."""
+    path = options.last_image
+    if not path:
+        return
+    where = f"--last-image {path}"
+    if not Path(path).is_file():
+        raise OptionsError(f"{where}: no such file; give a local image file")
+    if task_of(task).id != "flf2v":
+        raise OptionsError(
+            f"{where}: only first-last-frame (FLF2V) models end a video on a given image, and "
+            f"{model} is a {task_of(task).id} model; pick an FLF2V model "
+            "(Wan2.1-FLF2V-14B-720P) or leave the last image out"
+        )
+    check_image_file(path, where)  # header only
 
 
 def _local_diffusers_folder(ref: str | None) -> Path | None:

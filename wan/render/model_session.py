@@ -58,6 +58,14 @@ class ModelSession:
         where = init_image_name(self.job.init_image, self.job.options)
         return decode_image(self.job.init_image, where, (self.job.width, self.job.height))
 
+    def last_image_array(self) -> np.ndarray | None:
+        """The last image (`--last-image`, FLF2V models) at the render size, or None: the last
+        clip's last frame."""
+        if not self.job.last_image:
+            return None
+        where = f"--last-image {self.job.last_image}"
+        return decode_image(self.job.last_image, where, (self.job.width, self.job.height))
+
     def generate(self, request: ClipRequest, on_step: Callable[[int, int], None], cancel):
         start = time.perf_counter()
         try:

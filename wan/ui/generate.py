@@ -15,7 +15,12 @@ from wan.host.base import Host
 from wan.options.choices import ATTENTIONS, CACHES, FPS_MODES, LANGUAGES, OFFLOADS
 from wan.planning.plan_service import new_seed
 from wan.ui import compat
-from wan.ui.generate_actions import IMAGE_LABELS, GenerateActions
+from wan.ui.generate_actions import (
+    IMAGE_LABELS,
+    LAST_IMAGE_LABEL,
+    GenerateActions,
+    takes_last_image,
+)
 from wan.ui.model_choices import (
     choice_for,
     default_choice,
@@ -123,6 +128,9 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
             init_image = compat.image_input(
                 label=IMAGE_LABELS[need], visible=need != "none", elem_id="wan_init_image"
             )
+            last_image = compat.image_input(
+                label=LAST_IMAGE_LABEL, visible=takes_last_image(ref), elem_id="wan_last_image"
+            )
             with gr.Row():
                 loras = gr.Dropdown(
                     lora_files(host.lora_dirs()),
@@ -220,7 +228,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     fields = [
         model, size, steps, guidance, seed, loras, lora_strengths, offload, fp8, vae_tiling,
         text_encoder, attention, force, cache, enhance, enhance_lang, enhance_style,
-        enhance_model, fps_mode, colour_match, crossfade, init_image,
+        enhance_model, fps_mode, colour_match, crossfade, init_image, last_image,
     ]  # fmt: skip
     source = [source_kind, upload, pasted, run]
     plan_outputs = [message, plan_summary, clip_table, motion_plot, plan_state]
@@ -261,6 +269,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     loras.change(lora_strength_rows, [loras, lora_strengths], [lora_strengths], **compat.QUIET)
     new_seed_button.click(random_seed, None, [seed], **compat.QUIET)
     model.change(actions.model_changed, [model, size], [size, init_image], **compat.QUIET)
+    model.change(actions.last_image_shown, [model], [last_image], **compat.QUIET)
     for component in memory_inputs:
         component.change(actions.estimate, memory_inputs, [estimate], **compat.QUIET)
     return GenerateForm(source_kind, pasted, model, fields, plan_outputs)

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from wan.core.plan import init_image_used
+from wan.core.profiles import LAST_IMAGE
 from wan.core.sizes import format_size, parse_size
 from wan.errors import OptionsError, WanError
 from wan.host.base import Host
 from wan.models.catalog import wan_entries
+from wan.models.identify import profile_for
 from wan.options.render_options import merge_defaults
 from wan.planning.guide_preview import write_guide_preview
 from wan.planning.plan_service import plan_request
@@ -51,14 +53,30 @@ def error_text(exc: Exception) -> str:
     return f"**Error:** {str(exc).replace('<', '&lt;')}"
 
 
+LAST_IMAGE_LABEL = "Last image (optional: the video's last frame)"
+
+
 def field_values(fields: tuple[Any, ...]) -> dict[str, Any]:
     """The FIELDS values as a dict, with the model reference out of its dropdown label; an
-    image left in the hidden init-image box of a model that takes none is not used."""
+    image left in the hidden init-image (or last-image) box of a model that takes none is not
+    used."""
     values = dict(zip(FIELDS, fields, strict=True))
     values["model"] = ref_from_choice(values["model"])
     takes_image = image_need(values["model"]) != "none"
     values["init_image"] = compat.file_path(values["init_image"]) if takes_image else None
+    takes_last = takes_last_image(values["model"])
+    values["last_image"] = compat.file_path(values["last_image"]) if takes_last else None
     return values
+
+
+def takes_last_image(ref: str | None) -> bool:
+    """Whether the model ends a video on a given last image (first-last-frame models)."""
+    if not ref:
+        return False
+    try:
+        return profile_for(ref).takes(LAST_IMAGE)
+    except WanError:
+        return False
 
 
 def plan_signature(settings: Mapping[str, Any], model: str | None) -> str:
@@ -141,15 +159,17 @@ class GenerateActions:
             overrides, note = self._overrides(source, values, table, state)
             options = build_options(values, overrides)
             self._check_image(source, values)
-            if options.get("init_image"):
-                options["init_image"] = image_data_url(options["init_image"])
+            for key in ("init_image", "last_image"):
+                if options.get(key):
+                    options[key] = image_data_url(options[key])
             job = self.queue.submit(
                 source.raw(), options, source="ui", trusted=True, name=source.name
             )
         except WanError as exc:
             return error_text(exc), None, "", None
         except OSError as exc:
-            return error_text(f"cannot read the init image: {exc.strerror or exc}"), None, "", None
+            text = f"cannot read the image {exc.filename}: {exc.strerror or exc}"
+            return error_text(text), None, "", None
         log.info("queued job %s (%s) from the tab", job.id, source.name)
         return note, job.id, status_text(job), None
 
@@ -187,6 +207,10 @@ class GenerateActions:
             compat.update(choices=sizes, value=keep),
             compat.update(visible=need != "none", label=IMAGE_LABELS[need]),
         )
+
+    def last_image_shown(self, choice: str | None) -> Any:
+        """The last-image box's update: shown for first-last-frame models only."""
+        return compat.update(visible=takes_last_image(ref_from_choice(choice)))
 
     def estimate(self, choice: str | None, size: str | None, *memory: Any) -> str:
         """The memory plan markdown for the model, size and MEMORY_FIELDS values."""

@@ -46,6 +46,7 @@ FIELDS = (
     "colour_match",
     "crossfade",
     "init_image",
+    "last_image",
 )
 
 LABELS = {
@@ -71,6 +72,7 @@ LABELS = {
     "colour_match": "Colour match",
     "crossfade": "Cross-fade",
     "init_image": "Init image",
+    "last_image": "Last image",
     "prompt_overrides": "Prompt to use (clip table)",
 }
 
@@ -109,6 +111,7 @@ def build_options(
         if values.get(flag) is not None:
             data[flag] = bool(values[flag])
     _put(data, "init_image", _text(values.get("init_image")))
+    _put(data, "last_image", _text(values.get("last_image")))
     overrides = {str(i): text for i, text in (prompt_overrides or {}).items()}
     _put(data, "prompt_overrides", overrides or None)
     naming = ErrorNaming(_label, lambda loc: value_at(data, loc), json_keys=True)
@@ -119,8 +122,8 @@ def build_options(
 def form_values(options: Mapping[str, Any]) -> dict[str, Any]:
     """The tab's field values (keyed by FIELDS) showing `options` (e.g. a run's metadata).
 
-    The init image and prompt overrides are not restored: the first is the run's own copy, the
-    second belongs to a plan the user sees again after pressing Plan.
+    The init and last images and prompt overrides are not restored: the images are the run's own
+    copies, the overrides belong to a plan the user sees again after pressing Plan.
     """
     memory = options.get("memory") or {}
     enhance = options.get("enhance") or {}
@@ -146,6 +149,7 @@ def form_values(options: Mapping[str, Any]) -> dict[str, Any]:
         "colour_match": bool(options.get("colour_match", True)),
         "crossfade": bool(options.get("crossfade", False)),
         "init_image": None,
+        "last_image": None,
     }
 
 
