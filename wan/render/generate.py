@@ -1,5 +1,6 @@
-"""One clip through diffusers' Wan pipelines: text, first image, VACE known frames, video-to-video,
-and text or first image following a guide video (dual-clock denoising, `wan.render.dual_clock`).
+"""One clip through diffusers' Wan pipelines: text, first image (and last, FLF2V), VACE known
+frames, video-to-video, and text or first image following a guide video (dual-clock denoising,
+`wan.render.dual_clock`; on VACE also the guide as its control video, `ClipRequest.vace_camera`).
 
 `generate_clip` turns a `ClipRequest` into uint8 frames on a `LoadedModel` and reports what it
 had to change (`ClipResult.notes`), a per-step progress callback, cancel within one step, and
