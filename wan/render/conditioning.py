@@ -33,22 +33,28 @@ from collections.abc import Callable
 import numpy as np
 
 from wan.core.plan import Clip
+from wan.core.profiles import LAST_IMAGE
 from wan.core.tasks import AS_FIRST_IMAGE, AS_INIT_VIDEO, AS_KNOWN_FRAMES, task_of
 from wan.render.camera_guide import CameraGuide, camera_guide
 from wan.render.deforum_warp import warp_settings_of
 from wan.render.generate import ClipRequest
-from wan.render.job import RenderJob
+from wan.render.job import RenderJob, guide_used
 
 DepthOf = Callable[[np.ndarray], np.ndarray]  # a frame -> its depth map, in the warp's convention
 
 
 def first_request(
-    job: RenderJob, clip: Clip, init_image: np.ndarray | None, depth_of: DepthOf | None = None
+    job: RenderJob,
+    clip: Clip,
+    init_image: np.ndarray | None,
+    depth_of: DepthOf | None = None,
+    last_image: np.ndarray | None = None,
 ) -> ClipRequest:
-    """The first clip: from text, or from the init image the way the task continues a clip."""
+    """The first clip: from text, or from the init image the way the task continues a clip.
+    `last_image`: the user's last frame, given to the last clip (first-last-frame models)."""
     if init_image is None:
         return ClipRequest(mode="t2v", **_base(job, clip))
-    return _continuing(job, clip, init_image, init_image[None], None, depth_of)
+    return _continuing(job, clip, init_image, init_image[None], None, depth_of, last_image)
 
 
 def continue_request(
@@ -57,10 +63,11 @@ def continue_request(
     previous: np.ndarray,
     reference: np.ndarray | None,
     depth_of: DepthOf | None = None,
+    last_image: np.ndarray | None = None,
 ) -> ClipRequest:
     """The request for a clip after the first; `previous` is the previous clip's frames."""
     known = previous[-max(clip.overlap, 1) :]
-    return _continuing(job, clip, previous[-1], known, reference, depth_of)
+    return _continuing(job, clip, previous[-1], known, reference, depth_of, last_image)
 
 
 def _continuing(
@@ -70,20 +77,26 @@ def _continuing(
     known: np.ndarray,
     reference: np.ndarray | None,
     depth_of: DepthOf | None,
+    last_image: np.ndarray | None,
 ) -> ClipRequest:
     base = _base(job, clip)
-    how = task_of(job.task).continues_by
-    if how == AS_KNOWN_FRAMES:
-        return ClipRequest(mode="vace", known_frames=known, reference_image=reference, **base)
-    if job.options.camera != "guide":
-        if how == AS_FIRST_IMAGE:
-            return ClipRequest(mode="i2v", image=source, **base)
-        video = clip_guide(job, clip, source, depth_of).frames
-        return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
-    follow = _follow(job, clip, clip_guide(job, clip, source, depth_of))
-    if how == AS_FIRST_IMAGE:
-        return ClipRequest(mode="i2v", image=source, **follow, **base)
-    return ClipRequest(mode="t2v", **follow, **base)
+    task = task_of(job.task)
+    guided = job.options.camera == "guide"
+    guide = clip_guide(job, clip, source, depth_of) if guide_used(job.options, job.task) else None
+    follow = _follow(job, clip, guide) if guided and guide is not None else {}
+    if task.continues_by == AS_KNOWN_FRAMES:
+        return ClipRequest(
+            mode="vace", known_frames=known, reference_image=reference,
+            vace_camera=job.options.vace_camera, **follow, **base,
+        )  # fmt: skip
+    if task.continues_by == AS_FIRST_IMAGE:
+        if LAST_IMAGE in task.inputs and last_image is None and guide is not None:
+            last_image = guide.frames[-1]  # where the camera ends this clip
+        return ClipRequest(mode="i2v", image=source, last_image=last_image, **follow, **base)
+    if guided:
+        return ClipRequest(mode="t2v", **follow, **base)
+    video = guide.frames  # type: ignore[union-attr]
+    return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
 
 
 def clip_guide(

@@ -20,9 +20,10 @@ import numpy as np
 from wan.core.deforum.schedules import evaluate_schedules
 from wan.core.deforum.settings import DeforumSettings
 from wan.core.plan import GenerationPlan, init_image_used
+from wan.core.profiles import LAST_IMAGE
 from wan.core.prompt_syntax import clean_prompt, find_lora
 from wan.core.sizes import choose_size
-from wan.core.tasks import AS_INIT_VIDEO, AS_KNOWN_FRAMES, REQUIRED, task_of
+from wan.core.tasks import AS_INIT_VIDEO, REQUIRED, task_of
 from wan.errors import OptionsError
 from wan.models import store
 from wan.models.catalog import CatalogEntry, get_entry, wan_entries
@@ -182,19 +183,22 @@ def prepare_job(
     )
 
 
+def guide_used(options: RenderOptions, task: str | None) -> bool:
+    """Whether a clip with a source frame gets a camera guide: every family in guide mode; in
+    words mode the text-only models (the guide is their init video) and first-last-frame models
+    (the guide's last frame is where the clip ends)."""
+    kind = task_of(task)
+    if options.camera == "guide":
+        return True
+    return kind.continues_by == AS_INIT_VIDEO or LAST_IMAGE in kind.inputs
+
+
 def guide_reads_depth(settings: DeforumSettings, options: RenderOptions, task: str | None) -> bool:
-    """Whether the clips' camera guides read depth: a 3D animation that warps with depth, on a
-    model that follows the guide (or, following the camera in words, a text-only model, whose
-    init video is the guide)."""
+    """Whether the clips' camera guides read depth: guided, 3D, warping with depth."""
     from wan.render.deforum_warp import warp_settings_of
 
     warp = warp_settings_of(settings)
-    if warp.mode != "3D" or not warp.use_depth:
-        return False
-    how = task_of(task).continues_by
-    if how == AS_KNOWN_FRAMES:
-        return False  # VACE continues from known frames (its camera guide comes next)
-    return options.camera == "guide" or how == AS_INIT_VIDEO
+    return warp.mode == "3D" and warp.use_depth and guide_used(options, task)
 
 
 def _depth_model(

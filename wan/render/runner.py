@@ -145,6 +145,7 @@ class Runner:
         metas = []
         plan = job.plan
         init = session.init_image_array()
+        last = session.last_image_array()  # the user's last frame: the last clip's
         previous = load_clip(folder, done[-1])[0] if done else None
         reference = load_clip(folder, 0)[0][0] if done else None
         camera = RenderCamera.of(plan, job.settings, (job.width, job.height))
@@ -156,9 +157,11 @@ class Runner:
             depth_of = _depth_function(depth, job, lambda n=clip.index + 1: report(DEPTH, n))
             report(GUIDE, clip.index + 1)
             if previous is None:
-                request = first_request(job, clip, init, depth_of)
+                request = first_request(job, clip, init, depth_of, _last(clip, plan, last))
             else:
-                request = continue_request(job, clip, previous, reference, depth_of)
+                request = continue_request(
+                    job, clip, previous, reference, depth_of, _last(clip, plan, last)
+                )
             session.timings["guide"] = session.timings.get("guide", 0.0) + (
                 time.perf_counter() - start
             )
@@ -236,6 +239,10 @@ def _until_stopped(frames, should_stop: CancelCheck):
         if should_stop():
             raise Cancelled("cancelled while the video was written")
         yield frame
+
+
+def _last(clip, plan: GenerationPlan, last_image):
+    return last_image if clip.index == len(plan.clips) - 1 else None
 
 
 def _open_depth(job: RenderJob) -> DepthEstimator | None:
