@@ -41,8 +41,8 @@ SIGNS = [
     # mode, key, value, movement, direction, words in the phrase
     ("2D", "translation_x", 1.0, "pan", "left", "pans left"),
     ("2D", "translation_x", -1.0, "pan", "right", "pans right"),
-    ("2D", "translation_y", 1.0, "tilt", "up", "tilts up"),
-    ("2D", "translation_y", -1.0, "tilt", "down", "tilts down"),
+    ("2D", "translation_y", 1.0, "pedestal", "up", "moves up"),
+    ("2D", "translation_y", -1.0, "pedestal", "down", "moves down"),
     ("2D", "zoom", 1.01, "zoom", "in", "zooms in"),
     ("2D", "zoom", 0.99, "zoom", "out", "zooms out"),
     ("2D", "angle", 1.0, "roll", "clockwise", "rolls clockwise"),
@@ -77,6 +77,7 @@ def test_sign_conventions(mode, key, value, movement, direction, words):
 
 def test_positive_meaning_labels():
     assert positive_meaning("2D", "translation_x") == "pans left"
+    assert positive_meaning("2D", "translation_y") == "moves up"
     assert positive_meaning("2D", "zoom") == "zooms in"
     assert positive_meaning("3D", "rotation_3d_y") == "pans right"
     assert positive_meaning("3D", "translation_z") == "pushes in"
@@ -149,7 +150,8 @@ def test_zoom_out_total_is_the_scale_change():
         (np.linspace(2.0, 2.5, FRAMES), "steady"),
         (np.where(np.arange(FRAMES) < 50, 2.0, -2.0), "reverses"),
         (np.where(np.arange(FRAMES) < 95, 2.0, -2.0), "steady"),  # a 5% wobble is not a reversal
-        (3.0 * np.sin(np.arange(FRAMES) / 8), "reverses"),
+        (3.0 * np.sin(np.arange(FRAMES) / 20), "reverses"),  # there and back: one turn
+        (3.0 * np.sin(np.arange(FRAMES) / 8), "oscillates"),  # turns at 25, 50, 75
     ],
 )
 def test_trend(values, trend):
@@ -200,8 +202,9 @@ def test_to_dict_is_json_ready():
     assert list(data["axes"]) == list(AXES["2D"])
     assert data["axes"]["zoom"]["direction"] == "in"
     assert set(data["axes"]["angle"]) == {
-        "key", "movement", "direction", "net", "peak", "total", "intensity", "trend"
+        "key", "movement", "direction", "net", "peak", "total", "intensity", "trend", "period"
     }  # fmt: skip
+    assert data["orbits"] == []
 
 
 def test_huge_zoom_stays_finite_and_json_ready():
@@ -294,3 +297,106 @@ def test_large_values_that_add_up_to_a_number_still_plan():
     motion = analyse_motion(schedules(translation_x=1e300), "2D", 0, 20, WIDTH)
     assert axis(motion, "translation_x").intensity == "strong"
     json.dumps(motion.to_dict(), allow_nan=False)
+
+
+# One word for 2D translation_y (issue 16): it slides the picture, content down for a positive
+# value (tests/render/test_warp.py, SIGNS), no turn: "moves up" as in 3D, never "tilts".
+def test_2d_translation_y_moves_the_camera_it_does_not_tilt():
+    for value, words in ((2.0, "moves up"), (-2.0, "moves down")):
+        phrase = analyse_motion(schedules(translation_y=value), "2D", 0, 80, WIDTH).phrase
+        assert phrase == f"the camera steadily {words}"
+    ramp = analyse_motion(schedules(translation_y=np.linspace(0, 2, FRAMES)), "2D", 0, 80, WIDTH)
+    assert "tilt" not in ramp.phrase
+
+
+T = np.arange(FRAMES)
+
+
+def wave(period: float, amplitude: float = 1.0, phase: float = 0.0) -> np.ndarray:
+    return amplitude * np.sin(2 * np.pi * T / period + phase)
+
+
+@pytest.mark.parametrize(
+    ("mode", "key", "values", "span", "words", "period"),
+    [
+        # A 10-frame sway swinging twice in a 20-frame clip: read before as "pans right and
+        # then left".
+        ("2D", "translation_x", wave(10, 4), 20, "sways left and right", 10),
+        ("3D", "translation_x", wave(24, 2), 80, "sways left and right", 24),
+        ("3D", "rotation_3d_y", wave(16, 0.5), 80, "sways left and right", 16),
+        # A pulsing zoom: read before as "zooms in, slowing down" or similar.
+        ("2D", "zoom", 1 + wave(20, 0.01), 80, "pulses in and out", 20),
+        ("3D", "translation_z", wave(30, 3), 80, "pulses in and out", 30),
+        ("2D", "angle", wave(16, 0.5), 80, "rocks from side to side", 16),
+        ("3D", "rotation_3d_z", wave(16, 0.5), 80, "rocks from side to side", 16),
+        ("2D", "translation_y", wave(30, 3), 80, "bobs up and down", 30),
+        ("3D", "translation_y", wave(30, 3), 80, "bobs up and down", 30),
+        ("3D", "rotation_3d_x", wave(30, 0.5), 80, "nods up and down", 30),
+    ],
+)
+def test_oscillations_are_named_with_their_period(mode, key, values, span, words, period):
+    motion = analyse_motion(schedules(**{key: values}), mode, 0, span, WIDTH)
+    moved = axis(motion, key)
+    assert moved.trend == "oscillates"
+    assert moved.period == pytest.approx(period, abs=0.5)
+    assert motion.phrase.startswith("the camera ") and motion.phrase.endswith(words)
+    assert "and then" not in motion.phrase
+
+
+def test_oscillation_needs_two_turns_and_ignores_small_wobbles():
+    # One turn (there and back) is a reversal, not a sway.
+    once = analyse_motion(schedules(translation_x=wave(60)), "2D", 0, 59, WIDTH)
+    assert once.phrase.endswith("pans left and then right")
+    assert axis(once, "translation_x").period == 0
+    # A steady pan with a small ripple never turns: still a pan.
+    ripple = analyse_motion(schedules(translation_x=2 + wave(8, 0.5)), "2D", 0, 80, WIDTH)
+    assert ripple.phrase == "the camera steadily pans left"
+    # An oscillating axis among others reads in the gerund.
+    both = analyse_motion(
+        schedules(translation_x=3.0, zoom=1 + wave(20, 0.002)), "2D", 0, 80, WIDTH
+    )
+    assert both.phrase == "the camera quickly pans left while pulsing in and out"
+
+
+@pytest.mark.parametrize(
+    ("values", "phrase"),
+    [
+        # Truck right, pan left: the camera travels right around what it looks at.
+        ({"translation_x": 1.0, "rotation_3d_y": -0.3}, "the camera steadily orbits right"),
+        ({"translation_x": -1.0, "rotation_3d_y": 0.3}, "the camera steadily orbits left"),
+        # One as much as 3 times the other still holds a subject at some depth.
+        ({"translation_x": 1.0, "rotation_3d_y": -0.9}, "the camera quickly orbits right"),
+        ({"translation_y": 1.0, "rotation_3d_x": -0.3}, "the camera steadily orbits up"),
+        ({"translation_y": -1.0, "rotation_3d_x": 0.3}, "the camera steadily orbits down"),
+        (
+            {"translation_x": wave(30, 3), "rotation_3d_y": wave(30, -1)},
+            "the camera quickly orbits left and right",
+        ),
+    ],
+)
+def test_a_truck_with_an_opposite_pan_is_an_orbit(values, phrase):
+    motion = analyse_motion(schedules(**values), "3D", 0, 80, WIDTH)
+    assert motion.phrase == phrase + " around the subject"
+    (orbit,) = motion.orbits
+    assert set(orbit.keys) == set(values) and orbit.cancel <= 0.6
+    data = json.loads(json.dumps(motion.to_dict()))
+    assert data["orbits"][0]["direction"] == orbit.direction
+    assert {a.key for a in motion.moving} == set(values)  # each axis keeps its own numbers
+
+
+def test_what_is_not_an_orbit():
+    # Truck and pan the same way: the view sweeps, nothing is held.
+    same = analyse_motion(schedules(translation_x=3.0, rotation_3d_y=0.1), "3D", 0, 80, WIDTH)
+    assert same.phrase == "the camera quickly trucks right while panning right"
+    assert same.orbits == ()
+    # A pan far too strong for the truck (x10 in image terms): the subject slides away.
+    pan = analyse_motion(schedules(translation_x=0.2, rotation_3d_y=-0.6), "3D", 0, 80, WIDTH)
+    assert pan.orbits == () and "orbit" not in pan.phrase
+    # 2D has no orbit: one affine map of a flat picture holds no subject while the rest turns.
+    flat = analyse_motion(schedules(translation_x=4.0, angle=-1.0), "2D", 0, 80, WIDTH)
+    assert flat.orbits == () and "orbit" not in flat.phrase
+    # An orbit among other moves keeps its place by strength.
+    push = analyse_motion(
+        schedules(translation_x=-2.0, rotation_3d_y=0.5, translation_z=1.0), "3D", 0, 80, WIDTH
+    )
+    assert push.phrase == "the camera quickly orbits left around the subject while pushing in"

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import FIXTURES, SETTINGS_FILES
 from wan.core.deforum.settings import load_settings
-from wan.core.motion import AXES, MODES, analyse_motion
+from wan.core.motion import AXES, MODES, ORBIT_PAIRS, analyse_motion
 from wan.core.plan import build_plan
 from wan.errors import OptionsError, WanError
 from wan.models.identify import profile_for
@@ -327,7 +327,7 @@ def test_zh_camera_sentence_and_untranslatable_phrase():
 
 def camera_phrases() -> set[str]:
     """Phrases wan.core.motion makes: each axis both ways, steady, speeding, slowing, reversing,
-    at several intensities, alone and with up to two other axes."""
+    oscillating, at several intensities, alone and with up to two other axes; and orbits."""
     frames = 60
     ramp = np.linspace(0.2, 1.8, frames)
     shapes = {
@@ -335,6 +335,7 @@ def camera_phrases() -> set[str]:
         "speeds": ramp,
         "slows": ramp[::-1],
         "reverses": np.where(np.arange(frames) < frames // 2, 1.0, -1.0),
+        "oscillates": np.sin(2 * np.pi * np.arange(frames) / 15),
     }
     scales = {"translation": (0.05, 0.5, 8.0), "rotation": (0.03, 0.3, 2.0), "z": (0.2, 3.0, 20.0)}
     phrases = set()
@@ -357,6 +358,14 @@ def camera_phrases() -> set[str]:
                         schedules[key] = np.concatenate(([values[0]], values))
                     motion = analyse_motion(schedules, mode, 0, frames, 512)
                     phrases.add(motion.phrase)
+    for (move, turn), shape, sign, level in itertools.product(
+        ORBIT_PAIRS, shapes, (1, -1), range(3)
+    ):
+        curve = np.concatenate(([0.0], shapes[shape]))
+        schedules = {move: sign * scales["translation"][level] * 2 * curve}
+        schedules[turn] = -sign * scales["rotation"][level] * curve
+        schedules["translation_z" if level else "rotation_3d_z"] = 0.5 * curve
+        phrases.add(analyse_motion(schedules, "3D", 0, frames, 512).phrase)
     return phrases
 
 
@@ -365,6 +374,8 @@ def test_every_motion_phrase_has_a_chinese_sentence():
     for needed in ("very slowly", "steadily", "quickly", "speeding up", "slowing down", "while"):
         assert any(needed in p for p in phrases), needed
     assert any("and then" in p for p in phrases) and "static camera" in phrases
+    for needed in ("sways", "pulses", "rocks", "bobs", "nods", "orbits", "orbiting"):
+        assert any(needed in p for p in phrases), needed
     assert len(phrases) > 100
     for phrase in phrases:
         zh = translate_motion_zh(phrase)
@@ -438,3 +449,22 @@ def test_every_style_has_terms_in_both_languages():
 
 def test_fixtures_present():
     assert FIXTURES.is_dir() and SETTINGS_FILES
+
+
+def test_sway_and_orbit_sentences_are_replaced_and_rock_tags_kept():
+    sway = "the camera slowly sways left and right"
+    old = enhance_rules(EnhanceRequest("a cat", sway))
+    assert old == "A cat. The camera slowly sways left and right."
+    orbit = "the camera orbits right around the subject while pulsing in and out"
+    result = enhance_rules_result(EnhanceRequest(old, orbit))
+    assert (
+        result.text == "A cat. The camera orbits right around the subject while pulsing in and out."
+    )
+    assert "replaced the camera direction" in result.warnings[0]
+    assert enhance_rules(EnhanceRequest(old, orbit, "zh")).endswith(
+        "镜头向右环绕主体，同时反复推近拉远。"
+    )
+    # "rocks" and "pulse" are also things in a picture: such a tag stays.
+    kept = enhance_rules_result(EnhanceRequest("sea, rocks, pulse", "static camera"))
+    assert "rocks" in kept.text.lower() and "pulse" in kept.text.lower()
+    assert not any("dropped camera tags" in w for w in kept.warnings)

@@ -8,7 +8,7 @@ makes; a phrase outside it stays English, with a warning.
 
 from __future__ import annotations
 
-from wan.core.motion import OPPOSITE, VERBS
+from wan.core.motion import OPPOSITE, ORBIT_WORDS, SWINGS, VERBS
 from wan.prompting.words import WORD, word_set
 
 # Camera words: a tag or sentence made only of these, naming a movement, is a camera direction.
@@ -17,12 +17,14 @@ _CAMERA_WORDS = word_set(
     "pans pan panning tilts tilt tilting trucks truck trucking moves move moving pedestal dolly "
     "dollies dollying zoom zooms zooming rolls roll rolling pushes push pushing pulls pull pulling "
     "in out left right up down forward backward clockwise counter-clockwise counterclockwise and "
-    "then while speeding slowing movement motion"
+    "then while speeding slowing movement motion orbits orbit orbiting around subject sways sway "
+    "swaying bobs bobbing nods nodding pulses pulsing rocks rocking from side to"
 )
 _CAMERA_TRIGGERS = word_set(
     "camera pan pans panning tilt tilts tilting truck trucks trucking pedestal dolly dollies "
-    "dollying zoom zooms zooming pushes pushing pulls pulling"
-)
+    "dollying zoom zooms zooming pushes pushing pulls pulling orbit orbits orbiting sways swaying "
+    "bobbing nodding pulsing rocking"
+)  # not "rock", "rocks", "pulse", "bob", "nod": alone, a tag with those is likely not the camera
 
 _ZH_MOVES: dict[tuple[str, str], str] = {
     ("pan", "left"): "向左摇动",
@@ -37,6 +39,23 @@ _ZH_MOVES: dict[tuple[str, str], str] = {
     ("zoom", "out"): "变焦拉远",
     ("roll", "clockwise"): "顺时针旋转",
     ("roll", "counter-clockwise"): "逆时针旋转",
+}
+
+# An oscillating movement (wan.core.motion.SWINGS) by its words, and an orbit by its direction.
+_ZH_SWINGS = {
+    "left and right": "左右摇摆",
+    "up and down": "上下起伏",
+    "in and out": "反复推近拉远",
+    "from side to side": "左右来回摇晃",
+}
+_ZH_NOD = "上下来回俯仰"  # tilt: nods up and down
+_ZH_ORBIT = {
+    "left": "向左环绕主体",
+    "right": "向右环绕主体",
+    "up": "向上环绕主体",
+    "down": "向下环绕主体",
+    "left and right": "左右来回环绕主体",
+    "up and down": "上下来回环绕主体",
 }
 
 
@@ -67,6 +86,18 @@ def _zh_phrase_table() -> dict[str, str]:
         for verb in VERBS[movement]:
             table[f"{verb} {direction}"] = zh
             table[f"{verb} {direction} and then {OPPOSITE[direction]}"] = f"{zh}，然后{back}"
+    for movement, (third, ing, both) in SWINGS.items():
+        for verb in (third, ing):
+            table[f"{verb} {both}"] = _ZH_NOD if movement == "tilt" else _ZH_SWINGS[both]
+    third, ing, around = ORBIT_WORDS
+    for verb in (third, ing):
+        for direction, zh in _ZH_ORBIT.items():
+            table[f"{verb} {direction} {around}"] = zh
+            if direction in OPPOSITE:
+                back = _ZH_ORBIT[OPPOSITE[direction]]
+                table[f"{verb} {direction} and then {OPPOSITE[direction]} {around}"] = (
+                    f"{zh}，然后{back}"
+                )
     return table
 
 
