@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from wan.core.motion import analyse_motion
 from wan.errors import PlanError
-from wan.planning.motion_plot import plot_motion
+from wan.planning.motion_plot import motion_figure, plot_motion
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -91,3 +92,58 @@ def test_importing_does_not_import_matplotlib():
     code = "import sys, wan.planning.motion_plot; assert 'matplotlib' not in sys.modules"
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
+
+
+def varied_clips(count: int, mode: str, length: int = 61):
+    """`count` clips of `length` frames whose phrases differ (sways, orbits, pushes...)."""
+    frames = (length - 1) * count + 1
+    t = np.arange(frames)
+    values = {
+        "translation_x": 2 * np.sin(2 * np.pi * t / 300),
+        "translation_y": np.linspace(-1, 1, frames),
+        "zoom": np.where((t // 200) % 2 == 0, 1.01, 0.995),
+        "angle": 0.4 * np.sin(2 * np.pi * t / 20) * ((t // 250) % 2),
+        "translation_z": np.where((t // 200) % 2 == 0, 1.75, -0.5),
+        "rotation_3d_y": -0.5 * np.sin(2 * np.pi * t / 300),
+        "rotation_3d_z": 0.4 * np.sin(2 * np.pi * t / 20) * ((t // 250) % 2),
+    }
+    return values, clips_for(values, mode, frames, length)
+
+
+def boxes_overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+@pytest.mark.parametrize(("count", "mode"), [(1, "3D"), (4, "3D"), (18, "2D"), (60, "2D")])
+def test_labels_never_overlap_and_every_phrase_is_shown_whole(count, mode):
+    values, clips = varied_clips(count, mode)
+    fig = motion_figure(values, mode, clips, title=f"{count} clips")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    text_ax, plots = fig.axes[0], fig.axes[1:]
+    labels = [t for t in text_ax.texts if t.get_text()]
+    table = [t for t in fig.texts if t.get_text() and t is not fig._suptitle]
+    page = fig.bbox
+    boxes = {id(t): t.get_window_extent(renderer) for t in labels + table}
+    title = fig._suptitle.get_window_extent(renderer)
+    obstacles = [title] + [ax.get_tightbbox(renderer) for ax in plots]
+    for group in (labels, table):
+        for i, one in enumerate(group):
+            box = boxes[id(one)]
+            assert one.get_rotation() == 0
+            assert page.x0 <= box.x0 and box.x1 <= page.x1 + 0.5, one.get_text()
+            assert page.y0 <= box.y0 and box.y1 <= page.y1, one.get_text()
+            for other in group[i + 1 :]:
+                assert not boxes_overlap(box, boxes[id(other)]), (one.get_text(), other.get_text())
+            for obstacle in obstacles:
+                assert not boxes_overlap(box, obstacle), one.get_text()
+    # Every phrase is written whole, above its clip or in the table.
+    shown = " ".join(" ".join(t.get_text().split()) for t in labels + table)
+    for _, _, phrase in clips:
+        assert phrase in shown
+    assert "..." not in shown
+    if count >= 18:  # too many to write above the clips: numbers there, phrases in the table
+        assert table and all(re.fullmatch(r"\d+(-\d+)?", t.get_text()) for t in labels)
+        assert len(labels) >= min(count, 18) // 2
+    else:
+        assert not table

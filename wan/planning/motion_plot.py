@@ -5,12 +5,14 @@ Agg canvas directly, never through pyplot, so a host's own backend and pyplot st
 alone. Artists are built from whole arrays (one line and one collection per axis, never one per
 frame) and labels are merged and thinned to what fits, so 10,000 frames plot as fast as 100.
 
-Layout, top to bottom: the title; a row with each clip's index and phrase above the clip (runs of
-clips with the same phrase share one label; wrapped when the clip is wide, vertical when it is
-narrow); one subplot per camera schedule of the mode; when given, the requested camera motion
-per model frame in the terms `python -m wan motion` measures (dx, dy, zoom, angle at the render's
-size, drawn by wan.render.camera_plot as adherence.png draws it; `plan_camera`); and, when some
-phrases did not fit above their clips, a list of them.
+Layout, top to bottom: the title; a row of labels above the clips (runs of clips with the same
+phrase share one label): "index: phrase" wrapped above each run when every run's fits in a few
+lines, else only the clip numbers, as many as fit side by side, with every phrase in a table at
+the bottom, so the plot reads the same at 1 clip and at 100 (labels are never rotated or cut; their
+widths are measured by the renderer that draws them); one subplot per camera schedule of the
+mode; when given, the requested camera motion per model frame in the terms `python -m wan motion`
+measures (dx, dy, zoom, angle at the render's size, drawn by wan.render.camera_plot as
+adherence.png draws it; `plan_camera`); the x label; and the table of phrases when there is one.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ _PLOT_W = _FIG_W - _LEFT - _RIGHT
 _AXIS_H, _AXIS_GAP = 0.95, 0.3  # a schedule subplot and the room for its title above it
 _TITLE_H, _XLABEL_H = 0.45, 0.5
 _FONT = 8.0
-_CHAR_W = _FONT * 0.56 / 72  # average character width of the label font
-_LINE_H = _FONT * 1.3 / 72
-_MAX_LINES, _VERTICAL_CHARS = 6, 40
-_LIST_COLUMNS, _LIST_ROWS = 2, 30
+_CHAR_W = _FONT * 0.56 / 72  # average character width of the label font: a first guess
+_LINESPACING = 1.2
+_GAP = 0.08  # inches kept free between two labels
+_MAX_LINES = 4
+_LIST_COLUMNS, _LIST_ROWS = 2, 60
 _SHADE, _LINE_COLOR = "#e6edf7", "#1f5fa8"
 _REQUESTED_PANELS = 4  # dx, dy, zoom, angle: wan.render.adherence.COMPONENTS
 
@@ -54,6 +57,21 @@ def plot_motion(
 ) -> Path:
     """Write a PNG of the mode's camera schedules, clip boundaries and clip phrases to `path`,
     and the `requested` camera motion per model frame below them when given."""
+    fig = motion_figure(schedules, mode, clips, title, requested)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path
+
+
+def motion_figure(
+    schedules: Mapping[str, np.ndarray],
+    mode: str,
+    clips: Sequence[tuple[int, int, str]],
+    title: str = "",
+    requested: CameraTimeline | None = None,
+):
+    """The matplotlib Figure `plot_motion` writes (on an Agg canvas), for tests to measure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -69,13 +87,16 @@ def plot_motion(
     lengths = [np.atleast_1d(schedules[k]).shape[0] for k in keys if k in schedules]
     frames = max(lengths + [end + 1 for _, end, _ in clips] + [1])
 
-    placed, row_h, cut = _place_labels(_merge_runs(clips), frames)
-    listing = _listing(cut)
-    list_h = (min(len(cut), _LIST_ROWS) + 1.5) * _LINE_H if cut else 0.0
+    fig = Figure(figsize=(_FIG_W, 1.0), dpi=100)
+    FigureCanvasAgg(fig)
+    measure = _Measure(fig)
+    runs = _merge_runs(clips)
+    placed, row_h, tabled = _place_labels(runs, frames, measure)
+    listing = _table(runs, measure) if tabled else []
+    list_h = max(map(measure.height, listing)) + measure.line if listing else 0.0
     panels = len(keys) + (_REQUESTED_PANELS if requested is not None else 0)
     height = _TITLE_H + row_h + panels * (_AXIS_GAP + _AXIS_H) + _XLABEL_H + list_h
-    fig = Figure(figsize=(_FIG_W, height), dpi=100)
-    FigureCanvasAgg(fig)
+    fig.set_size_inches(_FIG_W, height)
     fig.suptitle(title or f"Deforum {mode} camera motion", fontsize=11, y=1 - 0.12 / height)
 
     def rect(top: float, h: float) -> list[float]:  # inches from the top -> figure fraction
@@ -101,12 +122,9 @@ def plot_motion(
     text_ax.set_xlim(-0.5, frames - 0.5)
     for column, text in enumerate(listing):
         x = (_LEFT + column * _PLOT_W / _LIST_COLUMNS) / _FIG_W
-        fig.text(x, (list_h - 0.5 * _LINE_H) / height, text, fontsize=_FONT, va="top")
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+        y = (list_h - 0.5 * measure.line) / height
+        fig.text(x, y, text, fontsize=_FONT, va="top", linespacing=_LINESPACING)
+    return fig
 
 
 def plan_camera(settings, plan, size: tuple[int, int] | None = None) -> CameraTimeline:
@@ -148,59 +166,120 @@ def _merge_runs(clips: list[tuple[int, int, str]]) -> list[tuple[str, int, int, 
     return runs
 
 
-def _place_labels(
-    runs: list[tuple[str, int, int, str]], frames: int
-) -> tuple[list[tuple[float, str, bool]], float, list[str]]:
-    """Label positions (x in frames, text, vertical), the row height, and the phrases cut short.
+class _Measure:
+    """Text widths in inches at the label font, measured by the renderer that draws them."""
 
-    A label never overlaps the previous one: a run too narrow for any text is left unlabelled
-    (its phrase goes to the list below the plots).
+    def __init__(self, fig) -> None:
+        from matplotlib.font_manager import FontProperties
+
+        self._renderer = fig.canvas.get_renderer()
+        self._font = FontProperties(size=_FONT)
+        self._dpi = fig.dpi
+        self._fig = fig
+        self.line = self.height("(lp)")  # one line of label text
+
+    def width(self, text: str) -> float:
+        lines = text.split("\n")
+        sizes = [
+            self._renderer.get_text_width_height_descent(t, self._font, ismath=False) for t in lines
+        ]
+        return max(w for w, _, _ in sizes) / self._dpi
+
+    def height(self, text: str) -> float:
+        """The height of `text` as drawn (its lines at _LINESPACING), in inches."""
+        from matplotlib.text import Text
+
+        artist = Text(0, 0, text, fontproperties=self._font, linespacing=_LINESPACING)
+        artist.set_figure(self._fig)
+        return artist.get_window_extent(self._renderer).height / self._dpi
+
+    def wrap(self, text: str, width: float, indent: str = "") -> list[str]:
+        """`text` wrapped to lines no wider than `width` inches (a word wider stays whole)."""
+        chars = max(8, int(width / _CHAR_W))
+        while True:
+            lines = textwrap.wrap(
+                text,
+                chars,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+            if chars <= 8 or all(self.width(line) <= width for line in lines):
+                return lines
+            chars -= 2
+
+
+def _place_labels(
+    runs: list[tuple[str, int, int, str]], frames: int, measure: _Measure
+) -> tuple[list[tuple[float, str, str]], float, bool]:
+    """Label positions (x in frames, text, horizontal alignment), the row height, and whether
+    the phrases go to the table below the plots.
+
+    When every run's "index: phrase" fits above the run in at most _MAX_LINES lines, it is
+    written there. Otherwise (a long animation: many narrow clips) each run gets only its clip
+    number above it, centred, left out where it would touch its neighbour's, and every phrase is
+    listed in the table with its clip numbers and frames: nothing is rotated or cut.
     """
     per_frame = _PLOT_W / frames  # inches
-    placed: list[tuple[float, str, bool]] = []
-    cut: list[str] = []
-    row_h = _LINE_H
-    free_from = -np.inf  # x (frames) where the previous label ends
+    placed: list[tuple[float, str, str]] = []
     for label, start, end, phrase in runs:
-        full = f"{label}: {phrase}"
-        left, width = start - 0.5, (end - start + 1) * per_frame
-        x_wide, x_tall = left + 0.05 / per_frame, (start + end) / 2
-        shown = ""
-        if width >= 18 * _CHAR_W and x_wide >= free_from:
-            chars = int(width / _CHAR_W) - 2
-            lines = textwrap.wrap(full, chars, max_lines=_MAX_LINES, break_on_hyphens=False)
-            placed.append((x_wide, "\n".join(lines), False))
-            row_h = max(row_h, len(lines) * _LINE_H)
-            shown = " ".join(lines)
-            free_from = x_wide + (max(map(len, lines)) + 1) * _CHAR_W / per_frame
-        elif width >= _LINE_H * 0.8 and x_tall - 0.5 * _LINE_H / per_frame >= free_from:
-            shown = textwrap.shorten(full, _VERTICAL_CHARS, placeholder="...")
-            placed.append((x_tall, shown, True))
-            row_h = max(row_h, len(shown) * _CHAR_W)
-            free_from = x_tall + 0.6 * _LINE_H / per_frame
-        if shown != full:
-            cut.append(full)
-    return placed, row_h + 0.15, cut
+        width = (end - start + 1) * per_frame - _GAP
+        lines = measure.wrap(f"{label}: {phrase}", width) if width >= 12 * _CHAR_W else []
+        if not lines or len(lines) > _MAX_LINES or measure.width("\n".join(lines)) > width:
+            break
+        placed.append((start - 0.5 + 0.5 * _GAP / per_frame, "\n".join(lines), "left"))
+    else:
+        tallest = max((measure.height(text) for _, text, _ in placed), default=measure.line)
+        return placed, tallest + 0.15, False
+    placed = []
+    free_from = 0.0  # inches from the plot's left edge where the previous number ends
+    for label, start, end, _ in runs:
+        half = measure.width(label) / 2
+        centre = ((start + end) / 2 + 0.5) * per_frame
+        centre = min(max(centre, half), _PLOT_W - half)  # inside the plot's width
+        if centre - half >= free_from:
+            placed.append((centre / per_frame - 0.5, label, "center"))
+            free_from = centre + half + _GAP
+    return placed, measure.line + 0.15, True
 
 
-def _listing(cut: list[str]) -> list[str]:
-    """The phrases that did not fit above their clips, as column texts (the rest counted)."""
+def _table(runs: list[tuple[str, int, int, str]], measure: _Measure) -> tuple[list[str], int]:
+    """The phrase of every run as column texts ("clip 3 (frames 160-240): the camera ..."), long
+    ones wrapped, and the number of lines of the tallest column."""
+    column_w = _PLOT_W / _LIST_COLUMNS - _GAP
+    entries = []
+    for label, start, end, phrase in runs:
+        name = f"clips {label}" if "-" in label else f"clip {label}"
+        entries.append(measure.wrap(f"{name} (frames {start}-{end}): {phrase}", column_w, "    "))
+    total = sum(map(len, entries))
     capacity = _LIST_COLUMNS * _LIST_ROWS
-    lines = [textwrap.shorten(t, int(_PLOT_W / _LIST_COLUMNS / _CHAR_W) - 2) for t in cut]
-    if len(lines) > capacity:
-        lines = [*lines[: capacity - 1], f"... and {len(cut) - capacity + 1} more clips"]
-    rows = max(1, -(-len(lines) // _LIST_COLUMNS))
-    return ["\n".join(lines[i : i + rows]) for i in range(0, len(lines), rows)]
+    if total > capacity:  # the rest is in the plan (plan --json)
+        kept, used = [], 0
+        for entry in entries:
+            if used + len(entry) > capacity - 1:
+                break
+            kept.append(entry)
+            used += len(entry)
+        entries = [*kept, [f"... and {len(runs) - len(kept)} more (plan --json lists them)"]]
+        total = used + 1
+    per_column = -(-total // _LIST_COLUMNS)
+    while True:  # the fewest lines per column that keep every entry whole in _LIST_COLUMNS
+        columns: list[list[str]] = [[]]
+        for entry in entries:
+            if columns[-1] and len(columns[-1]) + len(entry) > per_column:
+                columns.append([])
+            columns[-1].extend(entry)
+        if len(columns) <= _LIST_COLUMNS:
+            break
+        per_column += 1
+    return ["\n".join(column) for column in columns]
 
 
-def _draw_labels(ax, placed: list[tuple[float, str, bool]]) -> None:
+def _draw_labels(ax, placed: list[tuple[float, str, str]]) -> None:
     ax.set_ylim(0, 1)
     ax.set_axis_off()
-    for x, text, vertical in placed:
-        if vertical:
-            ax.text(x, 0.02, text, rotation=90, ha="center", va="bottom", fontsize=_FONT - 1)
-        else:
-            ax.text(x, 0.98, text, ha="left", va="top", fontsize=_FONT)
+    for x, text, align in placed:
+        ax.text(x, 0.98, text, ha=align, va="top", fontsize=_FONT, linespacing=_LINESPACING)
 
 
 def _draw_schedule(ax, mode: str, key: str, values, frames: int) -> None:
