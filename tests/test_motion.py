@@ -348,6 +348,12 @@ def test_oscillation_needs_two_turns_and_ignores_small_wobbles():
     once = analyse_motion(schedules(translation_x=wave(60)), "2D", 0, 59, WIDTH)
     assert once.phrase.endswith("pans left and then right")
     assert axis(once, "translation_x").period == 0
+    # There and back with a short tail the first way: still one turn.
+    tail = np.where(T < 40, 2.0, -2.0)
+    tail[75:78] = 0.5
+    assert analyse_motion(schedules(translation_x=tail), "2D", 0, 80, WIDTH).phrase == (
+        "the camera pans left and then right"
+    )
     # A steady pan with a small ripple never turns: still a pan.
     ripple = analyse_motion(schedules(translation_x=2 + wave(8, 0.5)), "2D", 0, 80, WIDTH)
     assert ripple.phrase == "the camera steadily pans left"

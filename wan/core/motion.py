@@ -35,12 +35,13 @@ upper bounds (exclusive) of still / subtle / gentle / moderate; anything above i
                  (zoom, and translation_z at about x1.009 per frame for z = 1.75)
 
 Trend: "oscillates" when the movement turns back at least twice (OSCILLATION_TURNS sign changes
-of the per-frame movement, frames under SWING_FLOOR of the largest ignored) and both directions
-each carry at least REVERSE_SHARE of it: a sway, a pulse; `AxisMotion.period` is then the mean
-period in frames (twice the mean distance between turns), else 0. Otherwise "reverses" when both
-directions each carry at least REVERSE_SHARE of the movement (there and back: one turn);
-otherwise "speeds up" / "slows down" when the mean magnitude of one half of the span exceeds the
-other's by more than TREND_RATIO; otherwise "steady".
+of the per-frame movement; frames under SWING_FLOOR of the largest, and swings carrying under
+SWING_SHARE of the largest swing, are ignored) and both directions each carry at least
+REVERSE_SHARE of it: a sway, a pulse; `AxisMotion.period` is then the mean period in frames
+(twice the mean distance between turns), else 0. Otherwise "reverses" when both directions each
+carry at least REVERSE_SHARE of the movement (there and back: one turn); otherwise "speeds up" /
+"slows down" when the mean magnitude of one half of the span exceeds the other's by more than
+TREND_RATIO; otherwise "steady".
 
 Orbit (3D only): a truck and a pan the other way (translation_x and rotation_3d_y of opposite
 signs), or a pedestal and a tilt the other way (translation_y and rotation_3d_x), turn the camera
@@ -106,6 +107,7 @@ INTENSITY_THRESHOLDS: dict[str, tuple[float, float, float, float]] = {
 REVERSE_SHARE = 0.2  # share of the movement each direction needs for "reverses"
 OSCILLATION_TURNS = 2  # this many turns or more: "oscillates" (one turn: "reverses")
 SWING_FLOOR = 0.1  # frames moving less than this share of the largest move do not turn
+SWING_SHARE = 0.25  # a swing carrying less than this share of the largest swing does not turn
 ORBIT_CANCEL = 0.6  # a translation and an opposite rotation cancelling this well: an orbit
 WIDTH_PER_DEGREE = math.tan(math.radians(1)) / (2 * math.tan(math.radians(35)))  # fov 70
 TREND_RATIO = 1.5  # one half of the span this many times faster: "speeds up" / "slows down"
@@ -333,11 +335,23 @@ def _trend(d: np.ndarray) -> tuple[str, float]:
 
 
 def _turns(d: np.ndarray) -> np.ndarray:
-    """Where the movement changes direction (frame offsets, halfway between the frames moving
-    either way), frames under SWING_FLOOR of the largest movement ignored."""
+    """Where the movement changes direction (frame offsets, halfway between the swings either
+    side). Frames under SWING_FLOOR of the largest movement are ignored, and so are swings
+    carrying less than SWING_SHARE of the largest swing (a short tail after a move is no sway)."""
     moving = np.flatnonzero(np.abs(d) >= SWING_FLOOR * np.abs(d).max())
-    change = np.flatnonzero(np.diff(np.sign(d[moving])))
-    return (moving[change] + moving[change + 1]) / 2
+    signs = np.sign(d[moving])
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(signs)) + 1))
+    ends = np.concatenate((starts[1:], [moving.size])) - 1
+    sizes = np.add.reduceat(np.abs(d[moving]), starts)
+    turns: list[float] = []
+    last_sign, last_end = 0.0, 0
+    for start, end, size in zip(starts, ends, sizes, strict=True):
+        if size < SWING_SHARE * sizes.max():
+            continue
+        if last_sign and signs[start] != last_sign:
+            turns.append((moving[last_end] + moving[start]) / 2)
+        last_sign, last_end = signs[start], end
+    return np.asarray(turns)
 
 
 def _image_movement(key: str, values: np.ndarray) -> np.ndarray:
