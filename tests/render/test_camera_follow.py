@@ -32,7 +32,7 @@ ORBIT = {
 }
 
 
-def render_orbit(tmp_path, monkeypatch, **options):
+def render_orbit(tmp_path, monkeypatch, model="tiny-i2v", **options):
     seen, events = [], []
     original = generate_module.generate_clip
     monkeypatch.setattr(
@@ -40,9 +40,9 @@ def render_orbit(tmp_path, monkeypatch, **options):
         lambda m, r, **k: seen.append(r) or original(m, r, **k),
     )
     settings = parse_settings(ORBIT)
-    plan = build_plan(settings, profile_for("tiny-i2v"), seed=5, overlap=CONTINUATION_OVERLAP)
+    plan = build_plan(settings, profile_for(model), seed=5, overlap=CONTINUATION_OVERLAP)
     opts = parse_options({
-        "model": "tiny-i2v", "size": "64x64", "steps": 4, "depth_model": "tiny-depth",
+        "model": model, "size": "64x64", "steps": 4, "depth_model": "tiny-depth",
         "init_image": str(init_image(tmp_path)), **options,
     })  # fmt: skip
     host = StandaloneHost(output_dir=str(tmp_path / "outputs"))
@@ -75,3 +75,19 @@ def test_camera_words_renders_without_a_guide_or_depth(tmp_path, smoke_root, mon
     assert all(
         c["camera_follow"] == {"mode": "words", "init_video": False} for c in metadata["clips"]
     )
+
+
+def test_vace_and_first_last_frame_models_follow_the_guide(tmp_path, smoke_root, monkeypatch):
+    for name in ("vace", "flf"):
+        (tmp_path / name).mkdir()
+    _, seen, _, metadata = render_orbit(tmp_path / "vace", monkeypatch, "tiny-vace")
+    assert all(r.mode == "vace" and r.guide is not None for r in seen)
+    assert all(r.vace_camera == "control" for r in seen)
+    last = init_image(tmp_path)  # the user's last frame, for the last clip only
+    _, seen, _, metadata = render_orbit(
+        tmp_path / "flf", monkeypatch, "tiny-flf2v", last_image=str(last)
+    )
+    assert all(r.mode == "i2v" and r.guide is not None for r in seen)
+    assert np.array_equal(seen[0].last_image, seen[0].guide[-1])  # where the camera ends
+    assert not np.array_equal(seen[-1].last_image, seen[-1].guide[-1])  # the user's image
+    assert metadata["options"]["last_image"]

@@ -42,8 +42,11 @@ SETTINGS = {
 }
 
 
+IMAGE_MODELS = ("tiny-i2v", "tiny-i2v-a14b", "tiny-flf2v")  # need an init image
+
+
 def render(tmp_path: Path, model: str, name: str = "run", settings=None, cancel=None, **options):
-    if model in ("tiny-i2v", "tiny-i2v-a14b") and "init_image" not in options:
+    if model in IMAGE_MODELS and "init_image" not in options:
         options["init_image"] = str(init_image(tmp_path))
     data = parse_settings(settings or SETTINGS)
     profile = profile_for(model)
@@ -68,7 +71,16 @@ def video_frames(path: Path) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "model", ["tiny-t2v", "tiny-t2v-a14b", "tiny-ti2v", "tiny-i2v", "tiny-i2v-a14b", "tiny-vace"]
+    "model",
+    [
+        "tiny-t2v",
+        "tiny-t2v-a14b",
+        "tiny-ti2v",
+        "tiny-i2v",
+        "tiny-i2v-a14b",
+        "tiny-vace",
+        "tiny-flf2v",
+    ],
 )
 def test_every_architecture_renders_a_multi_clip_video(tmp_path, smoke_root, model):
     plan, result = render(tmp_path, model)
@@ -78,7 +90,7 @@ def test_every_architecture_renders_a_multi_clip_video(tmp_path, smoke_root, mod
     assert (info.frames, info.fps, info.width, info.height) == (40, 20, 64, 64)
     metadata = json.loads((result.run_dir / "metadata.json").read_text())
     clips = metadata["clips"]
-    assert clips[0]["mode"] == ("i2v" if model in ("tiny-i2v", "tiny-i2v-a14b") else "t2v")
+    assert clips[0]["mode"] == ("i2v" if model in IMAGE_MODELS else "t2v")
     assert clips[0]["prompt_used"] == "a red lighthouse"  # WebUI syntax converted
     assert any("missing" in w for w in metadata["warnings"])  # the LoRA tag without a file
     for name in ("plan.json", "deforum_settings.json", "prompts.srt", "run.json", "adherence.png"):
