@@ -16,6 +16,7 @@ from wan.host.base import DEPTH, GUIDE, GUIDE_ENCODING
 from wan.host.standalone import StandaloneHost
 from wan.models.identify import profile_for
 from wan.options.render_options import parse_options
+from wan.planning.plan_service import plan_payload
 from wan.render import generate as generate_module
 from wan.render.runner import Runner
 
@@ -91,3 +92,24 @@ def test_vace_and_first_last_frame_models_follow_the_guide(tmp_path, smoke_root,
     assert np.array_equal(seen[0].last_image, seen[0].guide[-1])  # where the camera ends
     assert not np.array_equal(seen[-1].last_image, seen[-1].guide[-1])  # the user's image
     assert metadata["options"]["last_image"]
+
+
+def test_the_plan_says_how_each_clip_follows_the_camera():
+    settings = parse_settings({**ORBIT, "strength_schedule": "0: (0.6)"})
+
+    def follows(model, **options):
+        profile, image = profile_for(model), options.get("init_image")
+        plan = build_plan(settings, profile, seed=5, overlap=1, init_image=image)
+        payload = plan_payload(plan, parse_options({"model": model, **options}))
+        return [clip["camera_follow"] for clip in payload["clips"]]
+
+    text_only = follows("tiny-t2v")
+    assert text_only[0]["mode"] == "text"  # no init image: nothing to guide the first clip
+    assert text_only[1]["mode"] == "guide"
+    assert (text_only[1]["weak"], text_only[1]["strong"]) == pytest.approx((0.6, 0.66))
+    image = follows("tiny-i2v", init_image="x.png", camera_strong=0.2)
+    assert all(f["mode"] == "guide" for f in image) and image[0]["strong"] == 0.2
+    assert follows("tiny-vace", init_image="x.png")[0]["describe"] == "guide: VACE control video"
+    assert follows("tiny-i2v", init_image="x.png", camera="words")[1]["describe"] == "words"
+    worded = follows("tiny-t2v", camera="words")[1]["describe"]
+    assert worded == "words + the guide as init video"

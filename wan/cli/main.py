@@ -33,8 +33,10 @@ from wan.core.prompt_diff import differing_parts
 from wan.errors import WanError, in_source
 from wan.host.kornia_compat import hide_unusable_kornia
 from wan.models.identify import profile_for
+from wan.options.render_options import parse_options
 from wan.planning.plan_service import plan_payload, plan_seed
 from wan.prompting.plan_prompts import enhance_plan
+from wan.render.conditioning import planned_follow
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -214,6 +216,7 @@ def _print_plan(plan: GenerationPlan, enhanced: list | None = None) -> None:
     for note in plan.notes:  # Deforum settings in use that the render ignores, once each
         print(f"note: {note}")
     prompts = differing_parts([clip.prompt for clip in plan.clips])  # not all cut the same
+    options = parse_options(None)  # the render's defaults: camera guide, its clocks
     for clip in plan.clips:
         print(
             f"\nclip {clip.index}: frames {clip.start_frame}-{clip.end_frame} "
@@ -227,6 +230,7 @@ def _print_plan(plan: GenerationPlan, enhanced: list | None = None) -> None:
         for merged in clip.merged_prompts:
             print(f"  merged:   {_short(merged)}")
         print(f"  camera:   {clip.motion.phrase}")
+        print(f"  follows:  {planned_follow(options, plan.model.task, clip)['describe']}")
         if enhanced:
             print(f"  enhanced: {enhanced[clip.index].text} ({enhanced[clip.index].source})")
 

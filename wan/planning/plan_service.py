@@ -24,6 +24,7 @@ from wan.models.identify import profile_for
 from wan.models.store import StoreConfig
 from wan.options.render_options import RenderOptions, parse_options
 from wan.prompting.plan_prompts import enhance_plan
+from wan.render.conditioning import planned_follow
 
 
 def settings_from(source: str | Mapping[str, Any] | DeforumSettings) -> DeforumSettings:
@@ -89,7 +90,8 @@ def plan_payload(
 ) -> dict[str, Any]:
     """The plan JSON of DESIGN.md, plus each clip's enhanced prompt and prompt override."""
     data = plan.to_dict()
-    overrides = (options.prompt_overrides if options is not None else None) or {}
+    options = options if options is not None else parse_options(None)
+    overrides = options.prompt_overrides or {}
     for clip, result in zip(data["clips"], enhanced or [None] * len(plan.clips), strict=True):
         if result is not None:
             clip["enhanced_prompt"] = result.text
@@ -97,6 +99,7 @@ def plan_payload(
             clip["enhance_warnings"] = list(result.warnings)
         if clip["index"] in overrides:
             clip["prompt_override"] = overrides[clip["index"]]
+        clip["camera_follow"] = planned_follow(options, plan.model.task, plan.clips[clip["index"]])
     data["smoke"] = plan.model.smoke
     return data
 

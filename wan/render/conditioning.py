@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from wan.core.plan import Clip
+from wan.core.plan import CONDITION_TEXT, Clip
 from wan.core.profiles import LAST_IMAGE
 from wan.core.tasks import AS_FIRST_IMAGE, AS_INIT_VIDEO, AS_KNOWN_FRAMES, task_of
 from wan.render.camera_guide import CameraGuide, camera_guide
@@ -97,6 +97,24 @@ def _continuing(
         return ClipRequest(mode="t2v", **follow, **base)
     video = guide.frames  # type: ignore[union-attr]
     return ClipRequest(mode="v2v", init_video=video, strength=_denoise(clip), **base)
+
+
+def planned_follow(options, task: str | None, clip: Clip) -> dict:
+    """How a clip of the plan will follow the camera, for the plan (`_continuing` makes the
+    same choice at render time): `mode` text | guide | words, the clocks, and a description."""
+    if clip.conditioning == CONDITION_TEXT:
+        return {"mode": "text", "describe": "from text: the camera in words (no source frame)"}
+    if options.camera == "guide":
+        weak, strong = clip_clocks(task, clip.strength, options.camera_weak, options.camera_strong)
+        how = "VACE control video" if _is_vace(task) and options.vace_camera == "control" else ""
+        describe = how or f"dual clock from {weak:.0%} of the steps, held until {strong:.0%}"
+        return {"mode": "guide", "weak": weak, "strong": strong, "describe": f"guide: {describe}"}
+    extra = " + the guide as init video" if guide_used(options, task) else ""
+    return {"mode": "words", "describe": f"words{extra}"}
+
+
+def _is_vace(task: str | None) -> bool:
+    return task_of(task).continues_by == AS_KNOWN_FRAMES
 
 
 def clip_guide(

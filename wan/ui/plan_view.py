@@ -18,7 +18,9 @@ from wan.core.deforum.settings import DeforumSettings
 from wan.core.plan import GenerationPlan
 from wan.core.prompt_diff import differing_parts, shared_ends
 
-HEADERS = ["clip", "frames", "model frames", "prompt", "prompt to use (editable)", "motion"]
+HEADERS = [
+    "clip", "frames", "model frames", "prompt", "prompt to use (editable)", "motion", "camera",
+]  # fmt: skip
 DATATYPES = ["str"] * len(HEADERS)  # an empty table then shows an empty row, not a 0
 PROMPT_COLUMN = 4
 
@@ -37,6 +39,7 @@ def clip_rows(payload: Mapping[str, Any]) -> list[list[Any]]:
             prompt,
             prompt_to_use(clip),
             clip["motion"]["phrase"],
+            clip["camera_follow"]["describe"],
         ]
         for clip, prompt in zip(clips, prompts, strict=True)
     ]
