@@ -45,3 +45,14 @@ def test_camera_guide_benchmark_prints_both_times():
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Deforum 3D warp, one frame: " in result.stdout
     assert "camera guide, per model frame (3 frames): " in result.stdout
+
+
+def test_camera_follow_benchmark_runs_both_camera_modes_on_a_smoke_model():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/camera_follow.py", "--move", "pan", "--size", "64x64",
+         "--frames", "20", "--steps", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "smoke model: its output is noise" in result.stdout
+    assert "pan    guide" in result.stdout and "pan    words" in result.stdout
