@@ -84,6 +84,7 @@ def test_defaults() -> None:
         "overlap": None,
         "fps_mode": "deforum",
         "dtype": "auto",
+        "depth_model": None,
         "memory": {
             "offload": None,
             "fp8": None,
@@ -262,6 +263,7 @@ def test_flags_fill_every_part_of_the_model() -> None:
         "overlap": 2,
         "fps_mode": "native",
         "dtype": "float32",
+        "depth_model": None,
         "memory": {
             "offload": "group_leaf",
             "fp8": False,

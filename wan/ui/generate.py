@@ -12,7 +12,15 @@ from typing import Any
 import gradio as gr
 
 from wan.host.base import Host
-from wan.options.choices import ATTENTIONS, CACHES, FPS_MODES, LANGUAGES, OFFLOADS
+from wan.options.choices import (
+    ATTENTIONS,
+    CACHES,
+    CAMERA_MODES,
+    FPS_MODES,
+    LANGUAGES,
+    OFFLOADS,
+    VACE_CAMERA_MODES,
+)
 from wan.planning.plan_service import new_seed
 from wan.ui import compat
 from wan.ui.generate_actions import (
@@ -24,6 +32,7 @@ from wan.ui.generate_actions import (
 from wan.ui.model_choices import (
     choice_for,
     default_choice,
+    depth_choices,
     enhancer_choices,
     image_need,
     lora_files,
@@ -198,6 +207,32 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
             colour_match = gr.Checkbox(value=start["colour_match"], label="Colour match clips")
             crossfade = gr.Checkbox(value=start["crossfade"], label="Cross-fade clip overlaps")
 
+    with gr.Accordion("Camera", open=False, elem_id="wan_camera"):
+        with gr.Row():
+            camera = gr.Radio(
+                list(CAMERA_MODES),
+                value=start["camera"],
+                label="Follow the camera (guide: the camera guide, dual clock; words: prompt only)",
+            )
+            camera_weak = gr.Slider(
+                0, 0.95, value=start["camera_weak"], step=0.01,
+                label="Guide start: share of the steps skipped (weak clock)",
+            )  # fmt: skip
+            camera_strong = gr.Slider(
+                0, 1, value=start["camera_strong"], step=0.01,
+                label="Guide hold: held to the guide until (strong clock)",
+            )  # fmt: skip
+        with gr.Row():
+            vace_camera = gr.Radio(
+                list(VACE_CAMERA_MODES), value=start["vace_camera"], label="VACE follows as"
+            )
+            depth_model = gr.Dropdown(
+                [AUTO, *depth_choices()],
+                value=start["depth_model"],
+                allow_custom_value=True,
+                label="Depth model (3D; auto: Depth-Anything-V2-Small when installed)",
+            )
+
     with gr.Row():
         plan_button = gr.Button("Plan", elem_id="wan_plan_button")
         guide_button = gr.Button("Preview camera", elem_id="wan_guide_button")
@@ -228,7 +263,8 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
     fields = [
         model, size, steps, guidance, seed, loras, lora_strengths, offload, fp8, vae_tiling,
         text_encoder, attention, force, cache, enhance, enhance_lang, enhance_style,
-        enhance_model, fps_mode, colour_match, crossfade, init_image, last_image,
+        enhance_model, fps_mode, colour_match, crossfade, init_image, last_image, camera,
+        camera_weak, camera_strong, vace_camera, depth_model,
     ]  # fmt: skip
     source = [source_kind, upload, pasted, run]
     plan_outputs = [message, plan_summary, clip_table, motion_plot, plan_state]

@@ -16,7 +16,7 @@ from wan.core.sizes import format_size
 from wan.core.tasks import NONE, TASKS
 from wan.errors import WanError
 from wan.models import store
-from wan.models.catalog import enhancer_entries, get_entry, wan_entries
+from wan.models.catalog import depth_entries, enhancer_entries, get_entry, wan_entries
 from wan.models.identify import DEFAULT_MODEL, profile_for
 from wan.models.validate import validate_model
 
@@ -161,6 +161,11 @@ def lora_files(folders: list[Path]) -> list[str]:
 def enhancer_choices() -> list[str]:
     """ "rules" (no model) and the prompt models of the catalog."""
     return ["rules", *(e.id for e in enhancer_entries())]
+
+
+def depth_choices() -> list[str]:
+    """The depth models of the catalog (a folder or Hub id may be typed in)."""
+    return [e.id for e in depth_entries()]
 
 
 def size_choices(ref: str | None) -> list[str]:

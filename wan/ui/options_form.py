@@ -14,10 +14,12 @@ from typing import Any
 
 from wan.options.checks import ErrorNaming, json_key_name, value_at
 from wan.options.choices import AUTO
-from wan.options.render_options import validate_options
+from wan.options.render_options import parse_options, validate_options
 from wan.ui import compat
 
 ON, OFF = "on", "off"
+CAMERA_FIELDS = ("camera", "camera_weak", "camera_strong", "vace_camera")
+CAMERA_DEFAULTS = {name: getattr(parse_options(None), name) for name in CAMERA_FIELDS}
 SWITCHES = (AUTO, ON, OFF)  # memory choices the plan makes unless the user sets them
 MEMORY_SWITCHES = ("fp8", "vae_tiling", "text_encoder_on_cpu")
 MEMORY_FIELDS = ("offload", *MEMORY_SWITCHES, "attention", "force")  # what the estimate reads
@@ -47,6 +49,11 @@ FIELDS = (
     "crossfade",
     "init_image",
     "last_image",
+    "camera",
+    "camera_weak",
+    "camera_strong",
+    "vace_camera",
+    "depth_model",
 )
 
 LABELS = {
@@ -73,6 +80,11 @@ LABELS = {
     "crossfade": "Cross-fade",
     "init_image": "Init image",
     "last_image": "Last image",
+    "camera": "Follow the camera",
+    "camera_weak": "Guide start (weak clock)",
+    "camera_strong": "Guide hold (strong clock)",
+    "vace_camera": "VACE camera",
+    "depth_model": "Depth model",
     "prompt_overrides": "Prompt to use (clip table)",
 }
 
@@ -112,6 +124,16 @@ def build_options(
             data[flag] = bool(values[flag])
     _put(data, "init_image", _text(values.get("init_image")))
     _put(data, "last_image", _text(values.get("last_image")))
+    # the camera group shows its defaults: a value left at the default is left out, as "auto"
+    camera = {
+        "camera": _text(values.get("camera")),
+        "camera_weak": _number(values.get("camera_weak")),
+        "camera_strong": _number(values.get("camera_strong")),
+        "vace_camera": _text(values.get("vace_camera")),
+    }
+    for name, value in camera.items():
+        _put(data, name, None if value == CAMERA_DEFAULTS[name] else value)
+    _put(data, "depth_model", _choice(values.get("depth_model")))
     overrides = {str(i): text for i, text in (prompt_overrides or {}).items()}
     _put(data, "prompt_overrides", overrides or None)
     naming = ErrorNaming(_label, lambda loc: value_at(data, loc), json_keys=True)
@@ -150,6 +172,8 @@ def form_values(options: Mapping[str, Any]) -> dict[str, Any]:
         "crossfade": bool(options.get("crossfade", False)),
         "init_image": None,
         "last_image": None,
+        **{name: options.get(name, default) for name, default in CAMERA_DEFAULTS.items()},
+        "depth_model": options.get("depth_model") or AUTO,
     }
 
 
