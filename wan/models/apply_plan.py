@@ -122,10 +122,15 @@ def _cache_config(kwargs: Mapping[str, Any]) -> Any:
 
     if kwargs["kind"] == "first_block":
         return FirstBlockCacheConfig(threshold=kwargs["threshold"])
+    from wan.models.magcache import mag_settings
+
+    published = mag_settings()  # MagCache's own K and retention for Wan (magcache_ratios.json)
     return MagCacheConfig(
         threshold=kwargs["threshold"],
         mag_ratios=list(kwargs["mag_ratios"]),
         num_inference_steps=kwargs["num_inference_steps"],
+        max_skip_steps=published.max_skip_steps,
+        retention_ratio=published.retention_ratio,
     )
 
 

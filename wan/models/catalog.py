@@ -32,7 +32,8 @@ from wan.models.signature import ModelSignature
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
-KINDS = ("wan", "enhancer", "depth")
+KINDS = ("wan", "enhancer", "depth", "lora")
+LORA_EXPERTS = ("both", "high_noise", "low_noise")  # which expert of a two-expert model
 DEFAULT_DEPTH_MODEL = "Depth-Anything-V2-Small"  # the camera warp's depth estimator
 FAMILIES = ("wan2.1", "wan2.2")
 PIPELINES = ("WanPipeline", "WanImageToVideoPipeline", "WanVACEPipeline")
@@ -106,6 +107,37 @@ class ParamCounts:
 
 
 @dataclass(frozen=True)
+class LoraSpec:
+    """A published LoRA file (kind "lora"): where it is, which models it is for, which expert of
+    a two-expert model it goes into, and the sampler settings it was distilled for."""
+
+    file: str  # file name in the Hub repo (and in a LoRA folder)
+    sha256: str | None  # None where the publisher's page was not checked
+    bytes: int  # size, for the memory estimate (rounded where only MB were published)
+    for_models: tuple[str, ...]  # catalog ids
+    expert: str  # both | high_noise | low_noise
+    steps: int
+    guidance: float
+    flow_shift: float
+    source: str  # where the sampler numbers come from
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+            "for_models": list(self.for_models),
+            "expert": self.expert,
+            "sampler": {
+                "steps": self.steps,
+                "guidance": self.guidance,
+                "flow_shift": self.flow_shift,
+                "source": self.source,
+            },
+        }
+
+
+@dataclass(frozen=True)
 class CatalogEntry:
     id: str
     kind: str  # "wan" | "enhancer" | "depth"
@@ -127,6 +159,7 @@ class CatalogEntry:
     min_diffusers: str | None = None
     min_transformers: str | None = None
     signature: ModelSignature | None = None  # None for enhancers and depth models
+    lora: LoraSpec | None = None  # kind "lora" only
 
     @property
     def is_wan(self) -> bool:
@@ -189,6 +222,8 @@ class CatalogEntry:
             "params": self.params.to_dict(),
             "notes": self.notes,
         }
+        if self.lora is not None:
+            return {**data, "lora": self.lora.to_dict()}
         if not self.is_wan:
             data["min_transformers"] = self.min_transformers
             return data
@@ -238,6 +273,11 @@ def depth_entries() -> tuple[CatalogEntry, ...]:
     return tuple(e for e in load_catalog() if e.kind == "depth")
 
 
+def lora_entries() -> tuple[CatalogEntry, ...]:
+    """The published LoRA files (the fast preset's distilled LoRAs)."""
+    return tuple(e for e in load_catalog() if e.kind == "lora")
+
+
 def parse_model_ref(text: str) -> ModelRef:
     """Split `ID[@REVISION][#VARIANT]`; the id is resolved later by `get_entry`."""
     match = _REF.match(str(text).strip())
@@ -276,7 +316,7 @@ def _alias_index() -> dict[str, CatalogEntry]:
 
 def _aliases(entry: CatalogEntry) -> tuple[str, ...]:
     names = [entry.id]
-    if entry.repo:
+    if entry.repo and entry.kind != "lora":  # one LoRA repo holds several catalog files
         names += [entry.repo, entry.repo.split("/")[-1]]
     return tuple(dict.fromkeys(n.lower() for n in names))
 
@@ -299,6 +339,7 @@ def parse_catalog(data: Mapping[str, Any]) -> tuple[CatalogEntry, ...]:
         raise ModelError("catalog.json: expected a non-empty 'models' list")
     entries = tuple(_parse_entry(item, index) for index, item in enumerate(models))
     _check_unique(entries)
+    _check_lora_targets(entries)
     return entries
 
 
@@ -332,6 +373,8 @@ def _parse_entry(item: Any, index: int) -> CatalogEntry:
         if params.language_model <= 0:
             raise _fail(where, "an enhancer needs params.language_model")
         return CatalogEntry(**common, min_transformers=item.get("min_transformers"))
+    if kind == "lora":
+        return CatalogEntry(**common, lora=_parse_lora(item.get("lora"), where))
     if kind == "depth":
         if params.depth_model <= 0:
             raise _fail(where, "a depth model needs params.depth_model")
@@ -339,6 +382,29 @@ def _parse_entry(item: Any, index: int) -> CatalogEntry:
     entry = _parse_wan(item, where, common)
     _check_wan(entry, where)
     return entry
+
+
+def _parse_lora(item: Any, where: str) -> LoraSpec:
+    try:
+        sampler = item["sampler"]
+        spec = LoraSpec(
+            file=str(item["file"]),
+            sha256=item.get("sha256"),
+            bytes=int(item["bytes"]),
+            for_models=tuple(str(m) for m in item["for_models"]),
+            expert=str(item["expert"]),
+            steps=int(sampler["steps"]),
+            guidance=float(sampler["guidance"]),
+            flow_shift=float(sampler["flow_shift"]),
+            source=str(sampler["source"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _fail(where, f"bad 'lora' ({type(exc).__name__}: {exc})") from None
+    if spec.expert not in LORA_EXPERTS:
+        raise _fail(where, f"lora.expert {spec.expert!r} is not one of {', '.join(LORA_EXPERTS)}")
+    if not spec.file.endswith(".safetensors") or not spec.for_models:
+        raise _fail(where, "a LoRA needs a .safetensors 'file' and the 'for_models' it fits")
+    return spec
 
 
 def _parse_wan(item: Mapping[str, Any], where: str, common: dict[str, Any]) -> CatalogEntry:
@@ -413,6 +479,19 @@ def _check_wan(e: CatalogEntry, where: str) -> None:
     for bad, reason in problems:
         if bad:
             raise _fail(where, reason)
+
+
+def _check_lora_targets(entries: tuple[CatalogEntry, ...]) -> None:
+    """Every LoRA names video models of the catalog; an expert LoRA, two-expert ones."""
+    videos = {e.id: e for e in entries if e.is_wan}
+    for entry in entries:
+        if entry.lora is None:
+            continue
+        for model in entry.lora.for_models:
+            if model not in videos:
+                raise _fail(repr(entry.id), f"for_models names {model!r}, not a video model here")
+            if entry.lora.expert != "both" and videos[model].experts != 2:
+                raise _fail(repr(entry.id), f"an expert LoRA, but {model} has one expert")
 
 
 def _is_4n1(frames: int | None) -> bool:

@@ -72,6 +72,8 @@ class MemorySetup:
     image_encoder_dtype: str = "float32"
     conditioning: str | None = None  # text | image | video; None: the task's worst case
     depth_model_params: int = 0  # a depth model kept on the GPU beside Wan (3D camera guide)
+    lora_bytes: int = 0  # LoRA weights held beside each expert (peft keeps them unmerged)
+    step_cache: str = "none"  # none | first_block | mag: residuals kept between steps
 
     def __post_init__(self) -> None:
         if self.offload not in OFFLOADS:

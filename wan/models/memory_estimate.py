@@ -70,6 +70,7 @@ from wan.models.memory import (
     MemorySetup,
     Part,
     PhaseMemory,
+    gb,
 )
 from wan.models.params import block_parameters
 from wan.models.signature import ModelSignature, TransformerShape
@@ -203,8 +204,10 @@ def _weights(model, sig: ModelSignature, opts: MemorySetup) -> dict[str, tuple[i
     params = model.params
     t_dtype = opts.transformer_dtype
     out: dict[str, tuple[int, str]] = {}
-    expert = _transformer_bytes(sig.transformer, params.transformer, opts)
+    expert = _transformer_bytes(sig.transformer, params.transformer, opts) + opts.lora_bytes
     kind = "fp8 blocks, bf16 rest" if opts.fp8 else t_dtype
+    if opts.lora_bytes:
+        kind += f", + LoRA {gb(opts.lora_bytes)}"
     names = ["transformer", "transformer_2"][: sig.experts]
     for name in names:
         out[name] = (expert, f"{params.transformer / 1e9:.2f}e9 params, {kind}")
@@ -239,9 +242,10 @@ def _resident_sizes(model, sig, sizes, opts: MemorySetup) -> dict[str, int]:
     for name in ("transformer", "transformer_2"):
         if name not in full:
             continue
-        if opts.offload == "group_block":
-            non_block = max(0, full[name] - _blocks(shape) * block)
-            out[name] = non_block + 2 * block
+        if opts.offload == "group_block":  # a LoRA's layers live in the blocks
+            lora_block = opts.lora_bytes // max(1, _blocks(shape))
+            non_block = max(0, full[name] - opts.lora_bytes - _blocks(shape) * block)
+            out[name] = non_block + 2 * (block + lora_block)
         else:
             d = shape.hidden_size
             largest = max(6 * d * d, d * shape.ffn_dim, shape.text_dim * d)
@@ -338,7 +342,24 @@ def _denoise_work(sig: ModelSignature, geo: _Geometry, opts: MemorySetup) -> Par
     compute = "bfloat16" if opts.fp8 else opts.transformer_dtype
     per_token = token_bytes(sig.transformer, sig.expand_timesteps) * DTYPE_BYTES[compute] / 2
     note = f"{geo.tokens} tokens x {per_token / 1e3:.1f} kB ({compute} activations)"
-    return Part("working", int(geo.tokens * per_token), note)
+    cache = step_cache_bytes(sig, geo.tokens, opts)
+    if cache:
+        note += f" + {opts.step_cache} cache {gb(cache)}"
+    return Part("working", int(geo.tokens * per_token) + cache, note)
+
+
+# Hidden-state tensors a step cache keeps between steps, per cache context (diffusers runs one
+# per "cond" and "uncond" pass): MagCache the last residual; FirstBlockCache the first block's
+# residual and the tail's.
+CACHE_BUFFERS = {"none": 0, "mag": 1, "first_block": 2}
+CACHE_CONTEXTS = 2  # guidance > 1 runs both passes (the worst case; distilled runs have one)
+
+
+def step_cache_bytes(sig: ModelSignature, tokens: int, opts: MemorySetup) -> int:
+    """What a step cache holds on the device for the whole denoise phase."""
+    compute = "bfloat16" if opts.fp8 else opts.transformer_dtype
+    per_tensor = tokens * sig.transformer.hidden_size * DTYPE_BYTES[compute]
+    return CACHE_BUFFERS.get(opts.step_cache, 0) * CACHE_CONTEXTS * per_tensor
 
 
 def _video_bytes(frames: int, width: int, height: int, dtype_bytes: int) -> int:

@@ -8,7 +8,10 @@ Choosing. Candidates combine four knobs (offload, fp8, VAE tiling, text encoder 
 `wan.models.plan_knobs`), each with a cost in speed or quality; the plan is the cheapest candidate
 whose estimate fits in `HEADROOM` of the free VRAM and RAM (ties: the lower VRAM peak).
 
-The attention backend and step caches are opt-in (`wan.models.plan_overrides`).
+The attention backend and step caches are opt-in (`wan.models.plan_overrides`). MagCache takes
+the model's published magnitude ratios (`wan.models.magcache`), resampled to the run's steps,
+unless the caller passes its own `mag_ratios`. The estimate counts what a step cache keeps between
+steps and the weights of a LoRA (`lora_bytes`, per expert).
 
 Overrides. Any field can be set by the user (`overrides`, checked by `plan_overrides`); the other
 knobs are still chosen around them. An override (or set of overrides) with which nothing fits is
@@ -27,7 +30,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wan.errors import MemoryPlanError
+from wan.errors import MemoryPlanError, ModelError
+from wan.models.magcache import mag_ratios as shipped_mag_ratios
+from wan.models.magcache import ratio_set_for
 from wan.models.memory import MemoryEstimate, MemoryModel, MemorySetup, gb
 from wan.models.memory_estimate import estimate_memory
 from wan.models.plan_knobs import (
@@ -131,9 +136,11 @@ def choose_plan(
     attention_available: Collection[str] = ("native",),
     conditioning: str | None = None,
     depth_model_params: int = 0,
+    lora_bytes: int = 0,
 ) -> OptimizationPlan:
     """The cheapest placement whose estimate fits, with user overrides applied and checked."""
-    given = check_overrides(overrides or {}, has_accelerator, attention_available)
+    given = _with_shipped_ratios(dict(overrides or {}), entry)
+    given = check_overrides(given, has_accelerator, attention_available)
     budget = _Budget(int(free_vram_bytes * HEADROOM), int(free_ram_bytes * HEADROOM))
 
     def estimate(knobs: Knobs) -> MemoryEstimate:
@@ -145,6 +152,8 @@ def choose_plan(
             accelerator=has_accelerator,
             conditioning=conditioning,
             depth_model_params=depth_model_params,
+            lora_bytes=lora_bytes,
+            step_cache=str(given.get("cache", "none")),
         )
         return estimate_memory(entry, width, height, frames, options)
 
@@ -201,6 +210,20 @@ def _pick(
     if not given.get("force"):
         raise MemoryPlanError(message)
     return leanest, [f"{message} (forced: running anyway)"]
+
+
+def _with_shipped_ratios(given: dict[str, Any], entry: MemoryModel) -> dict[str, Any]:
+    """MagCache without ratios given: the model's published ones, resampled to the steps."""
+    if given.get("cache") != "mag" or given.get("mag_ratios"):
+        return given
+    steps = given.get("steps")
+    try:
+        found = ratio_set_for(entry.id)
+        count = int(steps) if steps else (found.steps if found else 1)
+        ratios = shipped_mag_ratios(entry.id, count)
+    except (ModelError, TypeError, ValueError) as exc:
+        raise MemoryPlanError(f"cache 'mag': {exc}") from None
+    return {**given, "mag_ratios": ratios, "steps": count}
 
 
 def max_fitting_frames(

@@ -71,8 +71,9 @@ def _check_cache(given: Mapping[str, Any]) -> None:
         raise MemoryPlanError(f"cache_threshold {threshold!r}: use a number between 0 and 1")
     if cache == "mag" and not given.get("mag_ratios"):
         raise MemoryPlanError(
-            "cache 'mag' needs mag_ratios: diffusers ships calibrated ratios for Flux only; "
-            "calibrate once with diffusers' MagCacheConfig(calibrate=True) and pass them"
+            "cache 'mag' needs mag_ratios: published ratios ship for the Wan 2.1 models in "
+            "wan/models/magcache_ratios.json; for another model calibrate once with diffusers' "
+            "MagCacheConfig(calibrate=True) and pass them"
         )
     steps = given.get("steps")
     if steps is not None and (isinstance(steps, bool) or int(steps) < 1):

@@ -9,11 +9,14 @@ One discovery path serves the CLI, the API, the tab and the prompt enhancer:
 
 Downloads go through huggingface_hub's `snapshot_download` into the models folder, fetching only
 the files a Diffusers pipeline (or a chat or depth model) loads (safetensors weights, configs,
-tokenizers, image processors), resumable.
+tokenizers, image processors), resumable. A catalog LoRA (kind "lora": the fast preset's
+distilled LoRAs) is one file, fetched with `hf_hub_download` into `<models folder>/loras` and
+checked against its published sha256; `find_lora` looks for it in the LoRA folders first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 ENV_MODELS_DIR = "WAN_MODELS_DIR"
 ORIGIN_FILE = "wan_origin.json"  # written after a download: which catalog model a folder holds
 REPO_ROOT = Path(__file__).resolve().parents[2]
+LORA_FOLDER = "loras"  # inside the models folder: where catalog LoRAs are downloaded
 
 # Files a Diffusers pipeline (or a transformers chat model) loads; nothing else is fetched.
 PIPELINE_FILES = (
@@ -150,7 +154,7 @@ def _scan_hf_cache(cache_dir: str | None) -> list[InstalledModel]:
         cache = scan_cache_dir(cache_dir)
     except CacheNotFound:
         return []
-    by_repo = {e.repo.lower(): e.id for e in load_catalog() if e.repo}
+    by_repo = {e.repo.lower(): e.id for e in load_catalog() if e.repo and e.lora is None}
     out = []
     for repo in sorted(cache.repos, key=lambda r: r.repo_id):
         if repo.repo_type != "model":
@@ -247,6 +251,8 @@ def download(
     entry = get_entry(model_ref.id)
     if not entry.repo:
         raise ModelError(f"{entry.id} is built locally, not downloaded; use it by its id")
+    if entry.lora is not None:
+        return download_lora(entry, config, model_ref.revision)
     target = config.models_dir() / folder_names(entry)[-1]
     request = {
         "repo_id": entry.repo,
@@ -317,3 +323,93 @@ def _progress_tqdm(progress: ProgressCallback):
             progress(str(self.desc or ""), int(self.n), int(self.total or 0))
 
     return CallbackTqdm
+
+
+# ----------------------------------------------------------------------------------------------
+# Catalog LoRAs (one file each)
+
+
+def lora_folder(config: StoreConfig) -> Path:
+    return config.models_dir() / LORA_FOLDER
+
+
+def find_lora(entry: CatalogEntry, lora_dirs: Sequence[Path], config: StoreConfig) -> Path | None:
+    """A catalog LoRA's file: in a LoRA folder, the models folder's `loras`, or the Hugging
+    Face cache (looked up offline); None when it is nowhere."""
+    assert entry.lora is not None
+    name = Path(entry.lora.file).name
+    for folder in (*lora_dirs, lora_folder(config)):
+        candidate = Path(folder) / name
+        if candidate.is_file():
+            return candidate
+    if entry.repo:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(entry.repo, entry.lora.file, cache_dir=config.hf_cache_dir)
+        if isinstance(cached, str) and Path(cached).is_file():
+            return Path(cached)
+    return None
+
+
+def lora_missing_error(entry: CatalogEntry, lora_dirs: Sequence[Path], config: StoreConfig):
+    """The error for a catalog LoRA that is not on disk: the file, where it was looked for, and
+    the command that fetches it."""
+    assert entry.lora is not None
+    places = ", ".join(str(p) for p in (*lora_dirs, lora_folder(config)))
+    fetch = (
+        f"Download it with `python -m wan download {entry.id}` (from the Hugging Face repo "
+        f"{entry.repo}), or put the file in one of those folders"
+        if entry.repo
+        else "Build it (tests do) and put it in one of those folders"
+    )
+    return ModelError(
+        f"LoRA {entry.id}: file {Path(entry.lora.file).name} not found in {places}. {fetch}"
+    )
+
+
+def download_lora(
+    entry: CatalogEntry,
+    config: StoreConfig,
+    revision: str | None = None,
+    fetch: Callable[..., str] | None = None,
+) -> Path:
+    """Fetch one catalog LoRA into `<models folder>/loras` and check its sha256 when published.
+
+    `fetch` is huggingface_hub's `hf_hub_download` unless a caller passes another (tests)."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    assert entry.lora is not None and entry.repo
+    target = lora_folder(config)
+    log.info("downloading LoRA %s from %s into %s", entry.lora.file, entry.repo, target)
+    try:
+        path = Path(
+            (fetch or hf_hub_download)(
+                repo_id=entry.repo,
+                filename=entry.lora.file,
+                revision=revision,
+                local_dir=str(target),
+            )
+        )
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
+        raise ModelError(
+            f"cannot download LoRA {entry.id} ({type(exc).__name__}: {str(exc).splitlines()[0]}). "
+            f"Needed: the file {entry.lora.file} of the Hugging Face repo {entry.repo}; put it by "
+            f"hand in {target}"
+        ) from None
+    expected = entry.lora.sha256
+    if expected and file_sha256(path) != expected:
+        raise ModelError(
+            f"LoRA {entry.id}: {path} is not the published file (its sha256 differs from "
+            f"{expected}); delete it and run `python -m wan download {entry.id}` again"
+        )
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 (hex) of a file, read in 1 MiB chunks; OSError when it cannot be read."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -7,6 +7,7 @@ AUTO = "auto"  # the tab's and the memory plan's "decide for me"
 OFFLOADS = ("none", "model", "group_block", "group_leaf")  # least offload first
 ATTENTIONS = ("native", "flash", "sage")
 CACHES = ("none", "first_block", "mag")
+PRESETS = ("quality", "balanced", "fast")  # speed presets (wan/options/presets.py)
 DTYPES = (AUTO, "bfloat16", "float16", "float32")
 FPS_MODES = ("deforum", "native")  # Deforum's frame count and fps, or the model's own fps
 LANGUAGES = ("en", "zh")  # of enhanced prompts

@@ -48,6 +48,7 @@ from wan.options.choices import (
     FPS_MODES,
     LANGUAGES,
     OFFLOADS,
+    PRESETS,
     VACE_CAMERA_MODES,
 )
 
@@ -60,6 +61,7 @@ Dtype = Literal[DTYPES]
 Lang = Literal[LANGUAGES]
 Camera = Literal[CAMERA_MODES]
 VaceCamera = Literal[VACE_CAMERA_MODES]
+Preset = Literal[PRESETS]
 
 # The dual clock's defaults, as fractions of the steps (`wan.render.dual_clock`). Time-to-Move's
 # README gives, for Wan 2.2 at 50 steps, weak step 2 and strong step 5 for camera control (3 and 7
@@ -195,6 +197,14 @@ class RenderOptions(StrictModel):
     )
     cache_threshold: float | None = Field(
         None, gt=0, lt=1, description="step cache threshold (default: the cache's own)"
+    )
+    preset: Preset | None = Field(
+        None,
+        description=(
+            "speed preset: quality (the model's own settings), balanced (a step cache from "
+            "published per-model data), fast (the distilled 4-step LoRAs); it fills only the "
+            "settings you leave unset (wan/options/presets.py)"
+        ),
     )
     loras: tuple[LoraOption, ...] = Field((), description="LoRAs applied to the video model")
     enhance: EnhanceOptions = Field(

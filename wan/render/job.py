@@ -30,6 +30,7 @@ from wan.models.catalog import CatalogEntry, get_entry, wan_entries
 from wan.models.depth_folder import DepthModelInfo
 from wan.models.depth_model import depth_model_to_use
 from wan.models.detect import Detection, detect_model
+from wan.models.preset_values import apply_preset
 from wan.models.validate import require_intact
 from wan.options.render_options import RenderOptions, options_to_dict
 from wan.render.deforum_warp import WARP_SCHEDULES
@@ -139,6 +140,7 @@ def prepare_job(
         )
     match = detection.match(wan_entries())
     entry = get_entry(match.model_id) if match.model_id else None
+    options = apply_preset(options, entry, config, lora_dirs)  # explicit values win
     size = choose_size(settings.width, settings.height, plan.model, options.size)
     defaults = entry.defaults if entry is not None else None
     init_image = check_inputs(settings, options, detection.task, entry.id if entry else model.path)

@@ -3,7 +3,12 @@
 diffusers' `load_lora_weights` converts the usual Wan LoRA layouts (diffusers, original
 `diffusion_model.*`, ComfyUI/Kijai, musubi `lora_unet_*`) and loads into `transformer`; for a
 two-expert model the same file is loaded a second time with `load_into_transformer_2=True` under
-the same adapter name, so `set_adapters` weights both experts. Only .safetensors files are read:
+the same adapter name, so `set_adapters` weights both experts. A LoRA published for one expert
+(lightx2v's Wan 2.2 high-noise and low-noise pair, known to the catalog by file name:
+`lora_expert`) goes into that expert only: `transformer` is the high-noise expert,
+`transformer_2` the low-noise one. lightx2v's files use the original `diffusion_model.*` key
+layout, which diffusers converts (`_convert_non_diffusers_wan_lora_to_diffusers`) when it reads
+them. Only .safetensors files are read:
 pickled checkpoints can run code. Load LoRAs before the memory plan is applied (offload hooks and
 fp8 layer casting are set up around the final modules). Pipelines derived from the same
 components (TI2V image mode, video-to-video) see the adapters too: they live in the modules.
@@ -11,7 +16,6 @@ components (TI2V image mode, video-to-video) see the adapters too: they live in 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections import Counter
@@ -24,22 +28,36 @@ from wan.errors import RenderError
 log = logging.getLogger(__name__)
 
 SUFFIX = ".safetensors"
-_CHUNK = 1 << 20
+# the expert components of a two-expert pipeline a LoRA goes into, by its catalog `expert`
+_TARGETS = {
+    "both": ("transformer", "transformer_2"),
+    "high_noise": ("transformer",),
+    "low_noise": ("transformer_2",),
+}
 
 
 def lora_file_hash(path: Path) -> str:
     """sha256 of the file (hex), so the plan hash changes when a LoRA file does."""
+    from wan.models.store import file_sha256
+
     path = Path(path)
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
+        return file_sha256(path)
     except FileNotFoundError:
         raise RenderError(f"LoRA file {path} does not exist; check the path or remove it") from None
     except OSError as exc:
         raise RenderError(f"LoRA file {path} cannot be read ({exc.strerror or exc})") from None
-    return digest.hexdigest()
+
+
+def lora_expert(path: Path) -> str:
+    """'both', or the expert a published per-expert LoRA is for (the catalog, by file name)."""
+    from wan.models.catalog import lora_entries
+
+    name = Path(path).name
+    for entry in lora_entries():
+        if entry.lora is not None and Path(entry.lora.file).name == name:
+            return entry.lora.expert
+    return "both"
 
 
 def adapter_name(index: int, path: Path) -> str:
@@ -119,7 +137,8 @@ def load_loras(
 
 
 def _load_one(pipe: Any, path: Path, name: str, two_experts: bool) -> None:
-    targets = [{}] + ([{"load_into_transformer_2": True}] if two_experts else [])
+    wanted = list(_TARGETS[lora_expert(path)]) if two_experts else ["transformer"]
+    targets = [{"load_into_transformer_2": True} if c == "transformer_2" else {} for c in wanted]
     try:
         for extra in targets:
             pipe.load_lora_weights(
@@ -140,7 +159,6 @@ def _load_one(pipe: Any, path: Path, name: str, two_experts: bool) -> None:
             f"{_shorten(detail or 'no detail')}); use a LoRA made for this Wan model and size"
         ) from None
     loaded = _adapters(pipe, per_component=True)
-    wanted = ["transformer", "transformer_2"] if two_experts else ["transformer"]
     missing = [c for c in wanted if name not in loaded.get(c, [])]
     if missing:
         _forget(pipe, name)
