@@ -54,7 +54,7 @@ def test_every_model_is_listed_once():
     ids = [e.id for e in load_catalog()]
     assert len(ids) == len({i.lower() for i in ids})
     assert set(OFFICIAL) <= set(ids) and set(ENHANCERS) <= set(ids)
-    assert {e.id for e in load_catalog() if e.smoke} == set(smoke.SMOKE_IDS)
+    assert {e.id for e in load_catalog() if e.smoke and e.kind != "lora"} == set(smoke.SMOKE_IDS)
     assert {e.id for e in enhancer_entries()} == {*ENHANCERS, "tiny-qwen"}
     assert all(e.is_wan for e in wan_entries())
 
@@ -67,6 +67,8 @@ def test_repos_follow_the_hub_names():
             assert entry.repo == f"Wan-AI/{entry.id}-Diffusers"
         elif entry.kind == "depth":
             assert entry.repo == f"depth-anything/{entry.id}-hf"
+        elif entry.kind == "lora":
+            assert entry.repo in ("lightx2v/Wan2.1-Distill-Loras", "lightx2v/Wan2.2-Distill-Loras")
         else:
             assert entry.repo == f"Qwen/{entry.id}"
 

@@ -186,7 +186,6 @@ def test_overrides_that_fit_are_kept_and_the_rest_is_chosen_around_them():
         ({"attention": "xformers"}, "attention 'xformers'"),
         ({"attention": "flash"}, "not available here"),
         ({"cache": "tea"}, "cache 'tea'"),
-        ({"cache": "mag"}, "needs mag_ratios"),
         ({"cache": "first_block", "cache_threshold": 2}, "cache_threshold"),
         ({"offload": "none", "text_encoder_on_cpu": True}, "offload=model only"),
     ],

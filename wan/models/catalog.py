@@ -399,7 +399,11 @@ def _parse_lora(item: Any, where: str) -> LoraSpec:
             source=str(sampler["source"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise _fail(where, f"bad 'lora' ({type(exc).__name__}: {exc})") from None
+        raise _fail(
+            where,
+            f"kind 'lora' needs a 'lora' object (file, sha256, bytes, for_models, expert, sampler)"
+            f" ({type(exc).__name__}: {exc})",
+        ) from None
     if spec.expert not in LORA_EXPERTS:
         raise _fail(where, f"lora.expert {spec.expert!r} is not one of {', '.join(LORA_EXPERTS)}")
     if not spec.file.endswith(".safetensors") or not spec.for_models:

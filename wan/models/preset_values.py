@@ -17,6 +17,7 @@ from wan.errors import ModelError
 from wan.models import store
 from wan.models.catalog import CatalogEntry, lora_entries
 from wan.models.magcache import mag_settings, ratio_set_for
+from wan.models.speed_estimate import SpeedEstimate, clip_seconds
 from wan.options.presets import PresetValues, merge_preset
 from wan.options.render_options import RenderOptions
 
@@ -128,3 +129,28 @@ def preset_lora_bytes(preset: str | None, entry: CatalogEntry | None) -> int:
     if preset != "fast":
         return 0
     return max((e.lora.bytes for e in fast_loras(entry) if e.lora), default=0)
+
+
+def preset_seconds(
+    preset: str, entry: CatalogEntry, tokens: int, tflops: float
+) -> SpeedEstimate | None:
+    """The expected time of one clip of `tokens` tokens under a preset (`speed_estimate`); None
+    where the preset does not apply to the model (fast without a distilled LoRA)."""
+    try:
+        values = preset_values(preset, entry, locate=False)
+    except ModelError:
+        return None
+    if entry.signature is None or entry.defaults is None:
+        return None
+    shape = entry.signature.transformer
+    return clip_seconds(
+        entry.params.transformer,
+        shape.num_layers,
+        shape.hidden_size,
+        tokens,
+        values.steps or entry.defaults.steps,
+        entry.defaults.guidance if values.guidance is None else values.guidance,
+        cache=values.cache,
+        lora=bool(values.loras),
+        tflops=tflops,
+    )

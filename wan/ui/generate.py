@@ -19,6 +19,7 @@ from wan.options.choices import (
     FPS_MODES,
     LANGUAGES,
     OFFLOADS,
+    PRESETS,
     VACE_CAMERA_MODES,
 )
 from wan.planning.plan_service import new_seed
@@ -184,6 +185,12 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                 label="Step cache (faster, less exact)",
                 elem_id="wan_cache",
             )
+            preset = gr.Radio(
+                list(PRESETS),
+                value=start["preset"],
+                label="Speed preset (expected times above; your own settings win)",
+                elem_id="wan_preset",
+            )
 
     with gr.Accordion("Prompt enhancement and output", open=False, elem_id="wan_more"):
         with gr.Row():
@@ -262,13 +269,13 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
 
     fields = [
         model, size, steps, guidance, seed, loras, lora_strengths, offload, fp8, vae_tiling,
-        text_encoder, attention, force, cache, enhance, enhance_lang, enhance_style,
+        text_encoder, attention, force, cache, preset, enhance, enhance_lang, enhance_style,
         enhance_model, fps_mode, colour_match, crossfade, init_image, last_image, camera,
         camera_weak, camera_strong, vace_camera, depth_model,
     ]  # fmt: skip
     source = [source_kind, upload, pasted, run]
     plan_outputs = [message, plan_summary, clip_table, motion_plot, plan_state]
-    memory_inputs = [model, size, offload, fp8, vae_tiling, text_encoder, attention, force]
+    memory_inputs = [model, size, offload, fp8, vae_tiling, text_encoder, attention, force, preset]
 
     plan_button.click(actions.plan, [*source, *fields], plan_outputs, api_name="wan_plan")
     guide_button.click(

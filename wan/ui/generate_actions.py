@@ -216,10 +216,12 @@ class GenerateActions:
         """The memory plan markdown for the model, size and MEMORY_FIELDS values."""
         values = {**dict.fromkeys(FIELDS), **dict(zip(MEMORY_FIELDS, memory, strict=True))}
         try:
-            memory = build_options(values).get("memory")
+            options = build_options(values)
         except OptionsError as exc:
             return error_text(exc)
-        return memory_text(ref_from_choice(choice), size, memory)
+        return memory_text(
+            ref_from_choice(choice), size, options.get("memory"), preset=options.get("preset")
+        )
 
     def _overrides(self, source: Source, values, table, state) -> tuple[dict[int, str], str]:
         """Prompts edited in the clip table, if the table belongs to these settings."""

@@ -2,7 +2,10 @@
 
 It is the same `choose_plan` call the render makes (wan.render.model_session), on the model's
 longest clip at the chosen size (the model's default size while the size is "auto"), with the
-user's overrides from the Generate tab; what does not fit is said, not raised.
+user's overrides from the Generate tab; what does not fit is said, not raised. A speed preset
+counts in it (the fast preset's LoRA weights, the balanced preset's step cache), and the expected
+time per clip of each preset on this machine follows, marked as an estimate
+(`wan.models.speed_estimate`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from wan.models.catalog import CatalogEntry, get_entry, wan_entries
 from wan.models.detect import detect_model
 from wan.models.memory import gb
 from wan.models.optimize import choose_plan
+from wan.models.preset_values import preset_lora_bytes, preset_seconds, preset_values
+from wan.models.speed_estimate import device_tflops
 from wan.models.system import SystemInfo, probe_system
+from wan.options.choices import PRESETS
 
 
 def catalog_entry(ref: str | None) -> CatalogEntry | None:
@@ -40,6 +46,7 @@ def memory_text(
     size: str | None,
     memory: Mapping[str, Any] | None,
     system: SystemInfo | None = None,
+    preset: str | None = None,
 ) -> str:
     """Markdown: the plan (what is offloaded, fp8, tiling) and its peak VRAM and RAM."""
     entry = catalog_entry(ref)
@@ -61,6 +68,7 @@ def memory_text(
     frames = int(entry.max_clip_frames or 0)
     overrides = {k: v for k, v in (memory or {}).items() if v is not None}
     try:
+        overrides.update(_preset_cache(preset, entry))
         plan = choose_plan(
             entry,
             width,
@@ -70,6 +78,7 @@ def memory_text(
             system.free_ram,
             system.has_accelerator,
             overrides,
+            lora_bytes=preset_lora_bytes(preset, entry),
         )
     except WanError as exc:
         return f"**Does not fit** on {where} at {at}, {frames} frames per clip: {exc}"
@@ -79,4 +88,33 @@ def memory_text(
     ]
     lines += [f"- {name}: {reason}" for name, reason in plan.reasons]
     lines += [f"- warning: {warning}" for warning in plan.warnings]
+    lines.append(
+        _times(
+            entry,
+            plan.estimate.tokens,
+            device_tflops(system.gpu_name, system.has_accelerator),
+            preset,
+        )
+    )
     return "\n".join(lines)
+
+
+def _preset_cache(preset: str | None, entry: CatalogEntry) -> dict[str, Any]:
+    """The step cache a preset adds to the plan (the render's merge gives the same)."""
+    if preset is None:
+        return {}
+    values = preset_values(preset, entry, locate=False)
+    if values.cache == "none":
+        return {}
+    steps = values.steps or (entry.defaults.steps if entry.defaults else None)
+    return {"cache": values.cache, "cache_threshold": values.cache_threshold, "steps": steps}
+
+
+def _times(entry: CatalogEntry, tokens: int, tflops: float, chosen: str | None) -> str:
+    """One line: each preset's expected time per clip (an estimate), the chosen one in bold."""
+    parts = []
+    for preset in PRESETS:
+        estimate = preset_seconds(preset, entry, tokens, tflops)
+        text = "no distilled LoRA for this model" if estimate is None else estimate.text
+        parts.append(f"**{preset}: {text}**" if preset == chosen else f"{preset}: {text}")
+    return f"- expected time per clip (estimate, {tflops:g} TFLOP/s): " + "; ".join(parts)

@@ -22,7 +22,7 @@ CAMERA_FIELDS = ("camera", "camera_weak", "camera_strong", "vace_camera")
 CAMERA_DEFAULTS = {name: getattr(parse_options(None), name) for name in CAMERA_FIELDS}
 SWITCHES = (AUTO, ON, OFF)  # memory choices the plan makes unless the user sets them
 MEMORY_SWITCHES = ("fp8", "vae_tiling", "text_encoder_on_cpu")
-MEMORY_FIELDS = ("offload", *MEMORY_SWITCHES, "attention", "force")  # what the estimate reads
+MEMORY_FIELDS = ("offload", *MEMORY_SWITCHES, "attention", "force", "preset")  # the estimate's
 
 # The fields, in the order the tab passes them to its functions.
 FIELDS = (
@@ -40,6 +40,7 @@ FIELDS = (
     "attention",
     "force",
     "cache",
+    "preset",
     "enhance",
     "enhance_lang",
     "enhance_style",
@@ -71,6 +72,7 @@ LABELS = {
     "memory.attention": "Attention",
     "memory.force": "Render even if it does not fit",
     "cache": "Step cache",
+    "preset": "Speed preset",
     "enhance.enabled": "Enhance prompts",
     "enhance.lang": "Enhancement language",
     "enhance.style": "Enhancement style",
@@ -113,6 +115,7 @@ def build_options(
     _put(memory, "force", True if values.get("force") else None)
     _put(data, "memory", memory or None)
     _put(data, "cache", _choice(values.get("cache")))
+    _put(data, "preset", _choice(values.get("preset")))
     if values.get("enhance"):
         data["enhance"] = {"enabled": True}
         _put(data["enhance"], "lang", _text(values.get("enhance_lang")))
@@ -163,6 +166,7 @@ def form_values(options: Mapping[str, Any]) -> dict[str, Any]:
         "attention": memory.get("attention") or AUTO,
         "force": bool(memory.get("force")),
         "cache": options.get("cache") or "none",
+        "preset": options.get("preset") or "quality",
         "enhance": bool(enhance.get("enabled")),
         "enhance_lang": enhance.get("lang") or "en",
         "enhance_style": enhance.get("style") or "none",
