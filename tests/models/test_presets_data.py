@@ -123,3 +123,11 @@ def test_magcache_for_a_model_without_published_ratios_says_so():
     entry = get_entry("Wan2.2-TI2V-5B")
     with pytest.raises(MemoryPlanError, match=r"no published ratios for Wan2\.2-TI2V-5B"):
         choose_plan(entry, 1280, 704, 121, 80 * GB, 200 * GB, True, {"cache": "mag"})
+
+
+def test_the_tab_sends_the_preset_and_quality_as_no_preset():
+    from wan.ui.options_form import FIELDS, build_options
+
+    base = dict.fromkeys(FIELDS)
+    assert build_options({**base, "preset": "fast"})["preset"] == "fast"
+    assert "preset" not in build_options({**base, "preset": "quality"})

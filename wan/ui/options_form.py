@@ -115,7 +115,8 @@ def build_options(
     _put(memory, "force", True if values.get("force") else None)
     _put(data, "memory", memory or None)
     _put(data, "cache", _choice(values.get("cache")))
-    _put(data, "preset", _choice(values.get("preset")))
+    preset = _choice(values.get("preset"))  # quality changes nothing: the same as no preset
+    _put(data, "preset", None if preset == "quality" else preset)
     if values.get("enhance"):
         data["enhance"] = {"enabled": True}
         _put(data["enhance"], "lang", _text(values.get("enhance_lang")))
