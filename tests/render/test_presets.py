@@ -1,6 +1,7 @@
 """Speed presets end to end with smoke models: fast with a tiny LoRA in lightx2v's key layout
-(read through diffusers' conversion of original Wan LoRAs), per-expert LoRAs on a two-expert
-model, and balanced running MagCache from the shipped ratios without calibration."""
+(read through diffusers' conversion of original Wan LoRAs) and MagCache from the shipped ratios
+without calibration in one render, per-expert LoRAs on a two-expert model, and the error for a
+missing distilled LoRA (the balanced preset's cache: tests/models/test_presets_data.py)."""
 
 from __future__ import annotations
 
@@ -65,24 +66,24 @@ def render(tmp_path: Path, model: str, lora_dir: Path, **options):
     return json.loads((result.run_dir / "metadata.json").read_text())
 
 
-def test_preset_fast_renders_with_the_distilled_lora_and_its_sampler(tmp_path, smoke_root):
+def test_preset_fast_renders_with_the_distilled_lora_and_magcache_from_shipped_ratios(
+    tmp_path, smoke_root
+):
+    """One render for both: the fast preset's LoRA and sampler, and MagCache (set explicitly,
+    which the preset leaves alone) from the ratios shipped for the model tiny-t2v imitates."""
     loras = tmp_path / "loras"
     loras.mkdir()
     lightx2v_lora(loras / "tiny-lightx2v-4step.safetensors")
-    metadata = render(tmp_path, "tiny-t2v", loras, preset="fast")
+    metadata = render(tmp_path, "tiny-t2v", loras, preset="fast", cache="mag")
     options = metadata["options"]
     assert options["preset"] == "fast"
     assert (options["steps"], options["guidance"], options["flow_shift"]) == (4, 1.0, 5.0)
     assert [Path(lora["path"]).name for lora in options["loras"]] == [
         "tiny-lightx2v-4step.safetensors"
     ]
-
-
-def test_preset_balanced_runs_magcache_from_the_shipped_ratios(tmp_path, smoke_root):
-    metadata = render(tmp_path, "tiny-t2v", tmp_path, preset="balanced", steps=5)
-    assert metadata["options"]["cache"] == "mag"
-    calls = json.dumps(metadata)
-    assert "enable_cache" in calls and "calibrat" not in calls
+    assert options["cache"] == "mag"
+    text = json.dumps(metadata)
+    assert "enable_cache" in text and "calibrat" not in text
 
 
 def test_a14b_experts_each_get_their_own_lora(tmp_path, smoke_root):
