@@ -19,7 +19,7 @@ from wan.models.catalog import get_entry
 from wan.models.identify import profile_for
 from wan.models.preset_values import preset_values
 from wan.options.render_options import parse_options
-from wan.render.lora import load_loras
+from wan.render.lora import load_loras, lora_bytes_per_expert
 from wan.render.runner import Runner
 
 pytest.importorskip("peft", reason="diffusers loads LoRAs through peft")
@@ -96,6 +96,9 @@ def test_a14b_experts_each_get_their_own_lora(tmp_path, smoke_root):
     low = lightx2v_lora(tmp_path / "tiny-lightx2v-4step-low.safetensors")
     names = load_loras(pipe, [(high, 1.0), (low, 1.0)], two_experts=True)
     assert pipe.get_list_adapters() == {"transformer": [names[0]], "transformer_2": [names[1]]}
+    # the memory plan counts the busier expert's LoRA weights only
+    sizes = [p.stat().st_size for p in (high, low)]
+    assert lora_bytes_per_expert([(high, 1.0), (low, 1.0)]) == max(sizes)
 
 
 def test_a_missing_distilled_lora_names_the_file_and_the_download(tmp_path):

@@ -60,6 +60,17 @@ def lora_expert(path: Path) -> str:
     return "both"
 
 
+def lora_bytes_per_expert(loras: Sequence[tuple[Path, float]]) -> int:
+    """The LoRA weights the busier expert holds (file sizes: peft keeps them unmerged), for the
+    memory plan; a missing file counts nothing (it is refused when loaded)."""
+    per_expert = {"transformer": 0, "transformer_2": 0}
+    for path, _ in loras:
+        size = Path(path).stat().st_size if Path(path).is_file() else 0
+        for component in _TARGETS[lora_expert(path)]:
+            per_expert[component] += size
+    return max(per_expert.values())
+
+
 def adapter_name(index: int, path: Path) -> str:
     """A unique peft adapter name (no dots: peft keys modules by it)."""
     stem = re.sub(r"[^A-Za-z0-9_]+", "_", Path(path).stem).strip("_") or "lora"

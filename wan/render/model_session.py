@@ -26,7 +26,7 @@ from wan.render.generate import ClipRequest, generate_clip
 from wan.render.image_header import decode_image
 from wan.render.job import RenderJob, init_image_name
 from wan.render.loaded_model import LoadedModel
-from wan.render.lora import load_loras
+from wan.render.lora import load_loras, lora_bytes_per_expert
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,7 @@ def _memory_plan(job: RenderJob, system: SystemInfo) -> OptimizationPlan:
         system.has_accelerator,
         overrides,
         depth_model_params=_depth_params(job),
+        lora_bytes=lora_bytes_per_expert(job.loras),
     )
 
 
@@ -225,6 +226,7 @@ def _leaner_plan(job: RenderJob, system: SystemInfo, plan: OptimizationPlan | No
                 system.free_ram,
                 system.has_accelerator,
                 {**_overrides(job), **wanted, "force": True},
+                lora_bytes=lora_bytes_per_expert(job.loras),
             )
         except WanError:
             continue
