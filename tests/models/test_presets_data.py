@@ -131,3 +131,30 @@ def test_the_tab_sends_the_preset_and_quality_as_no_preset():
     base = dict.fromkeys(FIELDS)
     assert build_options({**base, "preset": "fast"})["preset"] == "fast"
     assert "preset" not in build_options({**base, "preset": "quality"})
+
+
+def test_a_catalog_lora_downloads_one_file_into_loras_and_is_checked(tmp_path):
+    from wan.errors import ModelError
+    from wan.models import store
+
+    config = store.StoreConfig(models_dir_flag=str(tmp_path), hf_cache_dir=str(tmp_path / "hf"))
+    entry = get_entry("lightx2v-Wan2.2-T2V-A14B-4step-low")
+    asked = {}
+
+    def fetch(**request):
+        asked.update(request)
+        path = tmp_path / "loras" / request["filename"]
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"not the published file")
+        return str(path)
+
+    with pytest.raises(ModelError, match="sha256 differs"):
+        store.download_lora(entry, config, fetch=fetch)
+    assert asked == {
+        "repo_id": "lightx2v/Wan2.2-Distill-Loras",
+        "filename": "wan2.2_t2v_A14b_low_noise_lora_rank64_lightx2v_4step_1217.safetensors",
+        "revision": None,
+        "local_dir": str(tmp_path / "loras"),
+    }
+    # found where it was put, before any LoRA folder is searched for anything else
+    assert store.find_lora(entry, [], config) == tmp_path / "loras" / asked["filename"]

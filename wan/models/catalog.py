@@ -196,7 +196,10 @@ class CatalogEntry:
     def profile(self) -> ModelProfile:
         """What the clip planner needs; prompt models have none."""
         if not self.is_wan:
-            what = "a depth model" if self.kind == "depth" else "a prompt model (prompt enhancer)"
+            what = {
+                "depth": "a depth model",
+                "lora": "a LoRA (the fast preset loads it; give it to --lora or use --preset fast)",
+            }.get(self.kind, "a prompt model (prompt enhancer)")
             raise ModelError(
                 f"{self.id} is {what}, not a video model; pick a Wan model for --model"
             )
