@@ -93,25 +93,27 @@ def _guide_3d(source, schedules, settings, start_frame, num_model_frames, fps, m
         torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=torch.float64),
         [1, 1, height, width], align_corners=False,
     )[0]  # fmt: skip
-    source_t = torch.from_numpy(source.astype(np.float32)).permute(2, 0, 1)[None]
+    source_t = torch.from_numpy(source.astype(np.float32)).permute(2, 0, 1)[None]  # as Deforum
+    points = np.empty((height * width, 3))  # camera-space x, y (fixed) and z (per step)
+    points[:, 0], points[:, 1] = x.ravel(), y.ravel()
     depth_t = None if depth is None else torch.from_numpy(np.asarray(depth, np.float64))[None, None]
     where = grid.clone()  # map 0: every pixel reads itself
-    valid = torch.ones(1, 1, height, width, dtype=torch.float64)
+    valid = torch.ones(1, 1, height, width)
     frames, masks = [source], [np.ones((height, width), np.uint8)]
     for k in range(len(positions)):
         carried = None if depth_t is None else _sample(depth_t, where, "bilinear")[0, 0].numpy()
-        z = depth_to_z(carried, settings, (height, width)).astype(np.float64)
-        points = np.stack((x.ravel(), y.ravel(), z.ravel()), axis=1)
+        points[:, 2] = depth_to_z(carried, settings, (height, width)).ravel()
         aspect = width / height if settings.aspect_ratio_old_formula else aspect_at[k]
         offset = step_offset(points, (rx[k], ry[k], rz[k]), (tx[k], ty[k], tz[k]), fov[k], aspect)
         offset = torch.from_numpy(np.nan_to_num(offset, nan=8.0).reshape(height, width, 2))
         reads = grid - offset  # where step k's warp reads frame k-1
         moved = _sample((where - grid).permute(2, 0, 1)[None], reads, "bilinear", "border")
         where = reads + moved[0].permute(1, 2, 0)  # off-frame reads stay off-frame
-        opened = torch.from_numpy(_opened(offset.numpy(), width, height))[None, None]
-        kept = 1.0 - _sample(opened, reads, "nearest", "border")
-        valid = _sample(valid, reads, "nearest") * kept
-        warped = _sample(source_t.double(), where, settings.sampling_mode, settings.padding_mode)
+        opened = torch.from_numpy(_opened(offset.numpy(), width, height).astype(np.float32))
+        reads32 = reads.float()  # masks and pixels are sampled in float32, as Deforum does
+        kept = 1.0 - _sample(opened[None, None], reads32, "nearest", "border")
+        valid = _sample(valid, reads32, "nearest") * kept
+        warped = _sample(source_t, where.float(), settings.sampling_mode, settings.padding_mode)
         frames.append(warped[0].clamp(0, 255).permute(1, 2, 0).numpy().astype(np.uint8))
         masks.append(valid[0, 0].numpy().astype(np.uint8))
     return CameraGuide(np.stack(frames), np.stack(masks))
@@ -124,8 +126,11 @@ def step_offset(points: np.ndarray, rotation, translation, fov: float, aspect: f
     motion (wan/render/adherence.py) share it."""
     shift = np.array([-translation[0], translation[1], -translation[2]]) * TRANSLATION_SCALE_3D
     scale = math.tan(math.radians(fov) / 2)
-    moved = points @ rotation_matrix(*rotation) + shift
-    return _project(moved, scale, aspect) - _project(points, scale, aspect)
+    turn = rotation_matrix(*rotation)
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    # points @ turn + shift, one column at a time (a 3-wide matmul over ~400k rows is slow)
+    moved = [x * turn[0, i] + y * turn[1, i] + z * turn[2, i] + shift[i] for i in range(3)]
+    return _project(*moved, scale, aspect) - _project(x, y, z, scale, aspect)
 
 
 def _sample(image, where, mode: str, padding: str = "zeros"):
@@ -137,9 +142,9 @@ def _sample(image, where, mode: str, padding: str = "zeros"):
     )
 
 
-def _project(points: np.ndarray, scale: float, aspect: float) -> np.ndarray:
-    depth = np.where(points[:, 2] > 1e-6, points[:, 2], np.nan)  # behind the camera: nowhere
-    return np.stack((points[:, 0] / (depth * scale * aspect), points[:, 1] / (depth * scale)), 1)
+def _project(x: np.ndarray, y: np.ndarray, z: np.ndarray, scale: float, aspect: float):
+    depth = np.where(z > 1e-6, z, np.nan)  # behind the camera: nowhere
+    return np.stack((x / (depth * scale * aspect), y / (depth * scale)), 1)
 
 
 def _opened(offset: np.ndarray, width: int, height: int) -> np.ndarray:
