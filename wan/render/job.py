@@ -38,8 +38,9 @@ from wan.render.image_header import check_image_file
 from wan.render.lora import check_lora_fits, lora_file_hash
 
 # Bumped when the same inputs condition a clip differently (1: Deforum's own warp as the camera
-# guide, replacing a flat affine approximation): a run started before refuses to resume.
-CONDITIONING_VERSION = "1"
+# guide, replacing a flat affine approximation; 2: every family follows the guide by the dual
+# clock): a run started before refuses to resume.
+CONDITIONING_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class RenderJob:
             "init_image": _file_digest(self.init_image),
             "last_image": _file_digest(self.last_image),
             "conditioning": CONDITIONING_VERSION,
+            # the guides' depth: installing the depth model must not resume flat-depth clips
+            "depth_model": self.depth_model.path.name if self.depth_model else "none",
         }
 
     @property
