@@ -124,6 +124,11 @@ class RequestError(WanError):
     """A request field a remote caller may not use as given; the message names the field."""
 
 
+class DownloadError(WanError):
+    """A URL the settings name (init image, soundtrack, Parseq manifest) cannot be downloaded
+    or is not what it should be; the message names the URL and what to do instead."""
+
+
 class MotionInputError(WanError):
     """A video whose camera motion cannot be measured: fewer than 2 frames, frames of two sizes."""
 

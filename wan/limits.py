@@ -31,6 +31,8 @@ class Limits:
     max_json_depth: int = 32  # nesting of settings, options and API bodies
     max_text_length: int = 100_000  # characters of one string (a prompt, a schedule)
     max_plan_seconds: float = 30.0  # time the schedules and the plan of one animation may take
+    max_download_bytes: int = 200_000_000  # size of one downloaded input (a soundtrack, a manifest)
+    max_download_seconds: float = 60.0  # time one download of an input URL may take
 
     @staticmethod
     def env_name(name: str) -> str:
@@ -51,6 +53,8 @@ HELP = {
     "max_json_depth": "nesting depth of settings, options and API bodies",
     "max_text_length": "characters of one text value (a prompt, a schedule)",
     "max_plan_seconds": "seconds the schedules and plan of one animation may take",
+    "max_download_bytes": "bytes of one downloaded input (init image, soundtrack, Parseq manifest)",
+    "max_download_seconds": "seconds one download of an input URL may take",
 }
 
 

@@ -296,8 +296,8 @@ def test_parseq_values_alone():
         ),
         (
             "https://sd-parseq.web.app/api/render?docId=doc-1",
-            r"is a URL \('https://sd-parseq.web.app/api/render\?docId=doc-1'\); Parseq manifests "
-            r"are not downloaded yet: .*paste the manifest's JSON",
+            r"is a URL \('https://sd-parseq.web.app/api/render\?docId=doc-1'\) that was not "
+            r"downloaded .*paste the manifest's JSON",
         ),
     ],
 )

@@ -91,16 +91,12 @@ def test_bare_number_schedule_is_constant():
         ({"H": True}, "'H' is True; it must be a number"),
         ({"seed": -7}, "'seed' is -7"),
         ({"use_init": "maybe"}, "'use_init' is 'maybe'; it must be true or false"),
-        ({"animation_mode": "Video Input"}, "Wan cannot render; set animation_mode"),
         ({"animation_mode": "4D"}, "is not a Deforum mode"),
         ({"seed_behavior": "wobble"}, "seed_behavior 'wobble' is unknown"),
-        ({"prompts": {}}, "'prompts' is empty"),
         ({"prompts": ["a"]}, "'prompts' must be an object"),
         ({"prompts": {"0": 5}}, "prompts\\['0'\\] must be text"),
         ({"prompts": "{not json"}, "'prompts' is text but not a JSON object"),
         ({"zoom": ["0:(1)"]}, "'zoom' must be a schedule string"),
-        ({"use_init": True, "init_image": "https://x/y.png"}, "init_image is a URL"),
-        ({"use_init": True, "init_image": None}, "use_init is on but init_image is empty"),
     ],
 )
 def test_bad_values_name_the_key(data, message):
@@ -120,6 +116,31 @@ def test_bad_files(tmp_path):
     broken.write_text('{"max_frames": 10,\n "fps": }')
     with pytest.raises(SettingsError, match="invalid JSON at line 2, column"):
         load_settings(broken)
+
+
+@pytest.mark.parametrize("mode", ["Video Input", "Interpolation"])
+def test_every_deforum_mode_is_read(mode):
+    """`schedules` evaluates every file Deforum evaluates: the plan refuses what Wan cannot
+    render (tests/test_plan_deforum_refusals.py)."""
+    assert parse_settings({"animation_mode": mode}).mode == mode
+
+
+def test_empty_prompts_read_as_one_empty_prompt_with_a_note():
+    settings = parse_settings({"prompts": {}})
+    assert settings.prompts == (("0", ""),)
+    assert any("prompts is empty" in note for note in settings.notes)
+
+
+@pytest.mark.parametrize("image", [None, "", "None"])
+def test_use_init_without_an_image_is_off_with_a_note(image):
+    settings = parse_settings({"use_init": True, "init_image": image})
+    assert not settings.use_init and settings.init_image is None
+    assert any("use_init is on but init_image is empty: ignored" in n for n in settings.notes)
+
+
+def test_a_url_init_image_is_kept_for_the_render_to_download():
+    settings = parse_settings({"use_init": True, "init_image": "https://x/y.png"})
+    assert settings.use_init and settings.init_image == "https://x/y.png" and not settings.notes
 
 
 def test_local_init_image_is_kept():

@@ -68,7 +68,9 @@ def test_3d_keys_do_not_move_2d_and_missing_schedules_are_still() -> None:
 
 def test_bad_input() -> None:
     with pytest.raises(ScheduleError, match="zoom"):
-        model_steps(_constant(zoom=0), 0, 3, 16, 16, (W, H), (W, H))
+        model_steps(_constant(zoom=np.inf), 0, 3, 16, 16, (W, H), (W, H))
+    collapsed = model_steps(_constant(zoom=0), 0, 3, 16, 16, (W, H), (W, H))  # read as 1
+    assert [step.zoom for step in collapsed] == [1.0, 1.0]
     nan_late = {"angle": np.array([0.0] * 30 + [np.nan] * 10)}
     model_steps(nan_late, 0, 5, 16, 16, (W, H), (W, H))  # the NaN lies beyond this clip
     with pytest.raises(ScheduleError, match="frame 30"):

@@ -27,7 +27,7 @@ from wan.cli.ui import add_command as add_ui_command
 from wan.cli.warp import add_command as add_warp_command
 from wan.core.deforum import defaults
 from wan.core.deforum.schedules import evaluate_schedules
-from wan.core.deforum.settings import DeforumSettings, load_settings
+from wan.core.deforum.settings import DeforumSettings
 from wan.core.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan
 from wan.core.prompt_diff import differing_parts
 from wan.errors import WanError, in_source
@@ -37,6 +37,8 @@ from wan.options.render_options import parse_options
 from wan.planning.plan_service import plan_payload, plan_seed
 from wan.prompting.plan_prompts import enhance_plan
 from wan.render.conditioning import planned_follow
+from wan.render.fetch import load_fetching
+from wan.render.job import checked_init_image
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,7 +130,7 @@ def _settings_args(command: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[DeforumSettings, int]:
-    settings = load_settings(args.settings)
+    settings = load_fetching(args.settings)  # a Parseq manifest URL downloaded (wan.render.fetch)
     if args.seed is not None and args.seed < -1:
         raise WanError(f"--seed {args.seed}: use a number >= 0 (-1: derived from the settings)")
     return settings, plan_seed(settings, args.seed)
@@ -158,6 +160,7 @@ def _run_schedules(args: argparse.Namespace) -> int:
 
 def _run_plan(args: argparse.Namespace) -> int:
     settings, seed = _load(args)
+    checked_init_image(settings, args.init_image)  # a missing file fails here, not at render
     profile = profile_for(args.model)
     plan = build_plan(
         settings, profile, seed=seed, overlap=args.overlap, init_image=args.init_image

@@ -34,11 +34,12 @@ from typing import Any
 import numpy as np
 
 from wan.core.deforum import defaults
+from wan.core.deforum.degenerate import usable_motion
 from wan.core.deforum.ignored import ignored_notes
 from wan.core.deforum.prompts import clip_prompt, prompt_keys
 from wan.core.deforum.schedules import evaluate_schedule
 from wan.core.deforum.seeds import frame_seeds, seed_cadence
-from wan.core.deforum.settings import DeforumSettings
+from wan.core.deforum.settings import DeforumSettings, is_url
 from wan.core.motion import ClipMotion, analyse_motion
 from wan.core.profiles import ModelProfile
 from wan.errors import LimitError, PlanError, in_source
@@ -177,6 +178,12 @@ def build_plan(
     deadline = time.monotonic() + limits.max_plan_seconds
     if seed < 0:
         raise PlanError(f"seed {seed}: resolve -1 to a concrete seed before planning")
+    if settings.mode not in defaults.SUPPORTED_MODES:
+        raise PlanError(
+            f"{settings.source}: animation_mode '{settings.mode}' is a Deforum mode Wan does not "
+            "render yet (`python -m wan schedules` evaluates its schedules); set animation_mode "
+            "to '2D' or '3D'"
+        )
     min_new = profile.min_clip_frames  # every clip adds at least this many new frames
     if overlap < 0 or clip_length_up(overlap + min_new) > profile.max_clip_frames:
         raise PlanError(
@@ -219,6 +226,7 @@ def _build(
         _check_time(deadline, limits, f"evaluating {name}")
         text = settings.schedules[name]
         schedules[name] = evaluate_schedule(text, settings.max_frames, seed, name)
+    schedules, motion_notes = usable_motion(schedules, settings.mode)  # zoom 0: degenerate.py
     seeds = frame_seeds(
         settings.seed_behavior,
         seed,
@@ -277,8 +285,24 @@ def _build(
         overlap=overlap,
         clips=tuple(clips),
         settings=settings,
-        notes=ignored_notes(settings),
+        notes=(
+            *ignored_notes(settings),
+            *settings.notes,
+            *motion_notes,
+            *_init_image_notes(init_image_used(settings, init_image)),
+        ),
     )
+
+
+def _init_image_notes(image: str | None) -> tuple[str, ...]:
+    """Where the init image comes from when that is not a local file: the render downloads it."""
+    if is_url(image):
+        return (
+            f"init image {image} is a URL: `render` and the tab download it when the render is "
+            "queued (checked to be an image within the limits, kept with the job); the API only "
+            "when its server allows URL inputs",
+        )
+    return ()
 
 
 def _check_time(deadline: float, limits: Limits, doing: str) -> None:

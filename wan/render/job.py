@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from wan.core.deforum.schedules import evaluate_schedules
-from wan.core.deforum.settings import DeforumSettings
+from wan.core.deforum.settings import DeforumSettings, is_url
 from wan.core.plan import GenerationPlan, init_image_used
 from wan.core.profiles import LAST_IMAGE
 from wan.core.prompt_syntax import clean_prompt, find_lora
@@ -229,11 +229,12 @@ def check_inputs(
     for lora in options.loras:
         if not Path(lora.path).is_file():
             raise OptionsError(f"--lora {lora.path}: no such file; give a .safetensors LoRA file")
-    init_image = init_image_used(settings, options.init_image)
-    if init_image and not Path(init_image).is_file():
-        raise OptionsError(f"init image {init_image}: no such file; give a local image file")
-    if init_image:
-        check_image_file(init_image, init_image_name(init_image, options))  # header only
+    init_image = checked_init_image(settings, options.init_image)
+    if is_url(init_image):  # `render`, the tab and intake download it before this runs
+        raise OptionsError(
+            f"{init_image_name(init_image, options)} is a URL that was not downloaded; queue the "
+            "render with `python -m wan render` or the tab (they download it), or give a file"
+        )
     if task_of(task).first_image == REQUIRED and not init_image:
         raise OptionsError(
             f"{model} is an image-to-video model: its first clip needs "
@@ -261,6 +262,23 @@ def check_last_image(options: RenderOptions, task: str | None, model: object) ->
             "(Wan2.1-FLF2V-14B-720P) or leave the last image out"
         )
     check_image_file(path, where)  # header only
+
+
+def checked_init_image(settings: DeforumSettings, option: str | None) -> str | None:
+    """The init image a render starts from (`init_image_used`): a local file must exist and
+    its header be within the limits (checked at plan time too: `python -m wan plan`); a URL is
+    returned as it is, for the download that happens when the render is queued
+    (`wan.render.fetch`)."""
+    image = init_image_used(settings, option)
+    if not image or is_url(image):
+        return image
+    where = f"--init-image {image}" if option else f"init image {image} (the settings' init_image)"
+    if not Path(image).is_file():
+        raise OptionsError(
+            f"{where}: no such file; give a local image file (or an http(s) URL to download)"
+        )
+    check_image_file(image, where)  # header only
+    return image
 
 
 def _local_diffusers_folder(ref: str | None) -> Path | None:

@@ -24,6 +24,7 @@ lookup), holding the last value past the schedule's end (a trimmed last clip run
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +32,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from wan.core.deforum.degenerate import ZOOM, usable_zoom, zoom_note
 from wan.errors import ScheduleError
+
+log = logging.getLogger(__name__)
 
 _NEUTRAL = {
     "zoom": 1.0,
@@ -112,7 +116,9 @@ def _check_args(start_frame, num_model_frames, fps, model_fps, deforum_size, mod
 def sample_schedule(
     schedules: Mapping[str, np.ndarray], key: str, positions: np.ndarray
 ) -> np.ndarray:
-    """The schedule at fractional Deforum positions (linear, last value held)."""
+    """The schedule at fractional Deforum positions (linear, last value held). A zoom of 0 or
+    less is read as 1 on its frames, with a warning (`wan.core.deforum.degenerate` says why);
+    non-finite values are refused."""
     if key not in schedules:
         return np.full(positions.shape, _NEUTRAL.get(key, 0.0))
     values = np.asarray(schedules[key], dtype=np.float64)
@@ -120,9 +126,15 @@ def sample_schedule(
         raise ValueError(f"schedule '{key}' must be a non-empty 1-D array, got {values.shape}")
     if positions.size:
         first = min(math.floor(positions[0]), values.size - 1)
-        used = values[first : math.ceil(positions[-1]) + 1]
-        bad = ~np.isfinite(used) | ((used <= 0) if key == "zoom" else False)
+        last = math.ceil(positions[-1]) + 1
+        used = values[first:last]
+        bad = ~np.isfinite(used)
         if bad.any():
             at = int(np.argmax(bad))
             raise ScheduleError(key, "", f"unusable value {used[at]}", first + at)
+        if key == ZOOM:
+            fixed, frames = usable_zoom(used)
+            if frames.size:
+                log.warning("%s", zoom_note(values, frames + first))
+                values = np.concatenate((values[:first], fixed, values[last:]))
     return np.interp(positions, np.arange(values.size), values)

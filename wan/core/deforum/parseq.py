@@ -136,9 +136,10 @@ def manifest_from_setting(value: Any, limits: Limits | None = None) -> dict[str,
         return None
     if is_url(value):
         raise SettingsError(
-            f"setting '{SETTING}' is a URL ({excerpt(value.strip())}); Parseq manifests are not "
-            f"downloaded yet: open the URL, then {_PASTE}, or save it as a file and set "
-            f"{SETTING} to its path"
+            f"setting '{SETTING}' is a URL ({excerpt(value.strip())}) that was not downloaded "
+            "(`python -m wan` and the tab download it; the API only when its server allows URL "
+            f"inputs): open the URL, then {_PASTE}, or save it as a file and set {SETTING} to "
+            "its path"
         )
     try:
         value.encode("utf-8")

@@ -29,6 +29,15 @@ STYLE_UI = "ui-saved"
 STYLE_RUN = "run-saved"
 STYLE_LEGACY = "legacy"
 
+EMPTY_PROMPTS_NOTE = (
+    "prompts is empty: the video is made from an empty prompt (with the positive and negative "
+    'prompt fields), as Deforum renders it; add prompts, e.g. {"0": "a forest"}'
+)
+NO_INIT_IMAGE_NOTE = (
+    "use_init is on but init_image is empty: ignored, as Deforum does (the video starts from "
+    "the prompt); set init_image or turn use_init off"
+)
+
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -63,6 +72,9 @@ class DeforumSettings:
     raw: Mapping[str, Any] = field(repr=False, compare=False)  # the input, unknown keys included
     # where a Parseq manifest does less than it seems to (wan.core.deforum.parseq); plan notes
     parseq_notes: tuple[str, ...] = field(default=(), compare=False)
+    # where reading changed what the file says, as Deforum does (use_init without an image,
+    # empty prompts); plan notes
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (what the plan and metadata record as the settings used)."""
@@ -96,10 +108,19 @@ def load_settings(
 ) -> DeforumSettings:
     """Load settings from a dict, a settings file (.txt/.json) or a Deforum run folder.
     `parseq_text`: the text of a manifest that parseq_manifest names by URL, fetched by the
-    caller (`parse_settings`). A file's parseq_manifest may also be the path of a saved
-    manifest (relative to the settings file), read here and put inline."""
+    caller (`parse_settings`; `wan.render.fetch.load_fetching` does both). A file's
+    parseq_manifest may also be the path of a saved manifest (relative to the settings file),
+    read here and put inline."""
+    data, name = read_settings_data(source)
+    return parse_settings(data, name, parseq_text=parseq_text)
+
+
+def read_settings_data(source: str | os.PathLike | Mapping[str, Any]) -> tuple[Any, str]:
+    """(the settings as the file holds them, not yet validated; the name errors give them): a
+    dict as it is, a settings file's JSON, a run folder's newest settings file's JSON. A
+    saved manifest's path in parseq_manifest is replaced by its text."""
     if isinstance(source, Mapping):
-        return parse_settings(source, "<dict>", parseq_text=parseq_text)
+        return source, "<dict>"
     path = Path(source)
     if path.is_dir():
         path = find_run_settings(path)
@@ -116,9 +137,9 @@ def load_settings(
             f"{path}: not a Deforum settings file: invalid JSON at line {exc.lineno}, "
             f"column {exc.colno} ({exc.msg})"
         ) from None
-    if parseq_text is None and isinstance(data, Mapping):
+    if isinstance(data, Mapping):
         data = _manifest_file_inline(data, path)
-    return parse_settings(data, str(path), parseq_text=parseq_text)
+    return data, str(path)
 
 
 def _manifest_file_inline(data: Mapping[str, Any], path: Path) -> Mapping[str, Any]:
@@ -186,12 +207,10 @@ def parse_settings(
     raw = _rename_legacy(data)
     read = _Reader(raw, source, limits)
     mode = read.scalar("animation_mode")
-    if mode not in defaults.SUPPORTED_MODES:
-        known = mode in defaults.ANIMATION_MODES
+    if mode not in defaults.ANIMATION_MODES:  # a mode Wan cannot render is refused by the plan
         raise SettingsError(
-            f"{source}: animation_mode {excerpt(mode)} "
-            + ("is a Deforum mode Wan cannot render" if known else "is not a Deforum mode")
-            + "; set animation_mode to '2D' or '3D'"
+            f"{source}: animation_mode {excerpt(mode)} is not a Deforum mode; set "
+            "animation_mode to " + ", ".join(f"'{m}'" for m in defaults.ANIMATION_MODES)
         )
     seed_behavior = read.scalar("seed_behavior")
     if seed_behavior not in defaults.SEED_BEHAVIORS:
@@ -220,8 +239,10 @@ def parse_settings(
             schedules[name] = parseq.text_schedule_text(texts)
         if values.manages_seed:
             seed_behavior = "schedule"  # Deforum: the manifest's seed on every diffused frame
-    use_init = read.scalar("use_init")
-    init_image = _init_image(read, use_init)
+    notes = [] if prompts else [EMPTY_PROMPTS_NOTE]
+    prompts = prompts or (("0", ""),)
+    use_init, init_image, init_note = _init_image(read)
+    notes += init_note
     return DeforumSettings(
         source=source,
         style=_style(raw),
@@ -248,6 +269,7 @@ def parse_settings(
         batch_name=read.scalar("batch_name") or "",
         raw=MappingProxyType(dict(raw)),
         parseq_notes=() if values is None else values.notes,
+        notes=tuple(notes),
     )
 
 
@@ -307,11 +329,6 @@ def _prompt_parts(raw: Mapping[str, Any], read: _Reader) -> tuple[str, str, tupl
             f"{read.source}: 'prompts' must be an object of frame -> prompt, "
             f'e.g. {{"0": "a forest"}}; got {type(prompts).__name__}'
         )
-    if not prompts:
-        raise SettingsError(
-            f"{read.source}: 'prompts' is empty; add at least one prompt, "
-            'e.g. {"0": "a forest"}'
-        )
     items = []
     for key, value in prompts.items():
         if not isinstance(value, str):
@@ -323,23 +340,21 @@ def _prompt_parts(raw: Mapping[str, Any], read: _Reader) -> tuple[str, str, tupl
     return positive, negative, tuple(items), merged
 
 
-def _init_image(read: _Reader, use_init: bool) -> str | None:
+def _init_image(read: _Reader) -> tuple[bool, str | None, list[str]]:
+    """(use_init, init_image, notes). use_init without an image is off, as Deforum skips the
+    init image then; a URL is kept as it is: the render downloads it (`wan.render.fetch`)."""
+    use_init = read.scalar("use_init")
     value = read.scalar("init_image")
     if value is None or value.strip() in ("", "None"):
         value = None
-    if not use_init:
-        return value
-    if value is None:
-        raise SettingsError(
-            f"{read.source}: use_init is on but init_image is empty; "
-            "set init_image to a local image file or turn use_init off"
-        )
-    if value.strip().lower().startswith(("http://", "https://", "ftp://")):
-        raise SettingsError(
-            f"{read.source}: init_image is a URL ({value}); it is never downloaded. "
-            "Download the image and set init_image to its local path, or turn use_init off"
-        )
-    return value
+    if use_init and value is None:
+        return False, None, [NO_INIT_IMAGE_NOTE]
+    return use_init, value, []
+
+
+def is_url(value: object) -> bool:
+    """An http(s) address: what Deforum downloads for init_image and soundtrack_path."""
+    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
 
 
 def setting(settings: DeforumSettings, key: str) -> Any:
