@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wan.core.deforum.settings import load_settings, parse_settings
+from wan.core.deforum.settings import parse_settings, read_settings_data
 from wan.host.base import Host
 from wan.jobs.requests import (
     IMAGE_TYPES,
@@ -36,6 +36,7 @@ from wan.options.render_options import (
     requested_options,
 )
 from wan.planning.plan_service import plan_for
+from wan.render.fetch import fetch_inputs
 
 PASTED = "<pasted>"
 
@@ -68,6 +69,8 @@ def take_request(
     if not trusted:
         check_request(settings, requested, host.store_config())  # type: ignore[arg-type]
     raw, label = _settings_dict(settings, name)
+    if trusted:  # the CLI and the tab download the URLs a render uses (wan.render.fetch)
+        raw, requested = fetch_inputs(raw, requested, inputs_dir, label)
     images: list[tuple[Path, bytes]] = []
     raw = _settings_image(raw, label, trusted, inputs_dir, images)
     requested = _options_image(requested, inputs_dir, images)
@@ -83,8 +86,10 @@ def take_request(
 def _settings_dict(settings: Mapping[str, Any] | str, name: str | None) -> tuple[dict, str]:
     if isinstance(settings, Mapping):
         return {str(k): v for k, v in settings.items()}, name or PASTED
-    loaded = load_settings(settings)  # a trusted caller's file or run folder
-    return dict(loaded.raw), name or loaded.source
+    data, source = read_settings_data(settings)  # a trusted caller's file or run folder
+    if not isinstance(data, Mapping):
+        parse_settings(data, source)  # says it is not a settings object
+    return dict(data), name or source
 
 
 def _settings_image(

@@ -40,7 +40,7 @@ from wan.core.deforum.settings import (
     read_settings_data,
     with_parseq_text,
 )
-from wan.errors import DownloadError, WanError, excerpt
+from wan.errors import DownloadError, WanError, excerpt, in_source
 from wan.limits import Limits, current_limits, past_limit
 from wan.render.image_header import check_image_bytes
 
@@ -117,21 +117,30 @@ def load_fetching(source: Any, limits: Limits | None = None) -> DeforumSettings:
     """`wan.core.deforum.settings.load_settings`, a Parseq manifest URL downloaded first: what
     `schedules`, `plan` and the tab read (an init image URL is only noted by the plan)."""
     data, name = read_settings_data(source)
-    return parse_settings(data, name, parseq_text=fetch_manifest(data, limits))
+    with in_source(name):
+        text = fetch_manifest(data, limits)
+    return parse_settings(data, name, parseq_text=text)
 
 
 def fetch_inputs(
     settings: Mapping[str, Any],
     options: Mapping[str, Any],
     folder: Path,
+    source: str,
     limits: Limits | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Settings and options with every URL a render uses downloaded: the Parseq manifest put
     inline, the init image (settings with use_init, or the init_image option) and a 'File'
     soundtrack saved in `folder` (the job's inputs) and named by path; each URL is kept beside
     as `<key>_source`. URLs the render does not use (use_init off, add_soundtrack not 'File',
-    Deforum's default soundtrack URL) are left alone."""
-    settings, options = dict(settings), dict(options)
+    Deforum's default soundtrack URL) are left alone. Errors name `source` (the settings file)."""
+    with in_source(source):
+        return _fetch_inputs(dict(settings), dict(options), folder, limits)
+
+
+def _fetch_inputs(
+    settings: dict[str, Any], options: dict[str, Any], folder: Path, limits: Limits | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     manifest = fetch_manifest(settings, limits)
     if manifest is not None:
         settings = with_parseq_text(settings, manifest)
@@ -240,7 +249,7 @@ def _checked(data: bytes, kind: str, url: str, setting: str, limits: Limits) -> 
         try:
             header = check_image_bytes(data, where, limits)
         except WanError as exc:
-            raise DownloadError(f"{exc}; the URL must give a png, jpeg or webp image") from None
+            raise DownloadError(f"{exc} (the URL gave {_what(data)})") from None
         return _IMAGE_SUFFIX.get(header.format, ".png")
     if kind == AUDIO:
         for offset, magic, suffix in _AUDIO_SIGNATURES:
