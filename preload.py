@@ -23,3 +23,10 @@ def preload(parser):
         help="folder of the Wan job queue, its inputs and the GPU lock file, shared with "
         "`python -m wan` run with WAN_DATA_DIR set to it (default: data/ in the extension)",
     )
+    parser.add_argument(
+        "--wan-allow-url-inputs",
+        action="store_true",
+        help="let the Wan API download the http(s) init images and Parseq manifests requests "
+        "name (off by default: a server that fetches URLs from requests can be made to reach "
+        "its internal network; the tab and `python -m wan` always download them)",
+    )

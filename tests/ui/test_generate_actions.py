@@ -174,3 +174,31 @@ def test_preview_camera_writes_the_guide_video_without_a_video_model(host, idle_
     assert idle_queue.list() == []  # the preview queues nothing
     message, video = actions.guide(SOURCE_JSON, None, "{", None, *field_list())
     assert message.startswith("**Error:** pasted settings") and video is None
+
+
+def test_the_tab_downloads_what_the_settings_name_by_url(host, idle_queue, monkeypatch):
+    """A Parseq manifest URL is read with the settings (Plan), an init image URL is saved with
+    the job (Render); a missing local init image is an error at Plan."""
+    from tests.deforum.test_parseq import FRAMES, manifest
+    from tests.render.image_files import small_png
+    from tests.url_server import serve
+
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    actions = GenerateActions(idle_queue, host)
+    routes = {"/m": json.dumps(manifest(FRAMES)).encode(), "/i.png": small_png()}
+    with serve(routes) as site:
+        pasted = json.dumps(
+            {**SHORT, "parseq_manifest": site.url("/m"), "use_init": True,
+             "init_image": site.url("/i.png")}
+        )  # fmt: skip
+        message, summary, *_ = actions.plan(SOURCE_JSON, None, pasted, None, *field_list())
+        assert message == "" and summary
+        message, job_id, *_ = actions.render(SOURCE_JSON, None, pasted, None, None, None,
+                                             *field_list())  # fmt: skip
+    assert message == "", message
+    job = idle_queue.get(job_id)
+    assert Path(job.settings["init_image"]).read_bytes() == small_png()
+    missing = json.dumps({**SHORT, "use_init": True, "init_image": "/no/such/start.png"})
+    message, *_ = actions.plan(SOURCE_JSON, None, missing, None, *field_list())
+    assert "/no/such/start.png" in message and "no such file" in message

@@ -48,6 +48,7 @@ from wan.api.requests import (
     parse_json,
     request_options,
 )
+from wan.api.url_inputs import with_url_inputs
 from wan.errors import WanError
 from wan.host.base import Host
 from wan.jobs import JobNotFound, JobQueue
@@ -77,20 +78,29 @@ def add_routes(
     host: Host,
     auth: Mapping[str, str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    allow_url_inputs: bool = False,
 ) -> None:
-    """Add the /wan/v1 routes to `app`; its other routes are left as they are."""
+    """Add the /wan/v1 routes to `app`; its other routes are left as they are.
+    `allow_url_inputs`: the server downloads URLs requests name (`wan.api.url_inputs`: off by
+    default, why)."""
     openapi_version = getattr(app, "openapi_version", "3.1.0")
-    app.include_router(_router(queue, host, auth, max_body_bytes, openapi_version))
+    router = _router(queue, host, auth, max_body_bytes, openapi_version, allow_url_inputs)
+    app.include_router(router)
 
 
-def create_app(queue: JobQueue, host: Host, auth: Mapping[str, str] | None = None) -> FastAPI:
+def create_app(
+    queue: JobQueue,
+    host: Host,
+    auth: Mapping[str, str] | None = None,
+    allow_url_inputs: bool = False,
+) -> FastAPI:
     """The API on its own app (`python -m wan serve`); docs at /docs."""
     app = FastAPI(
         title="Wan video for Deforum",
         version=__version__,
         description="Render Deforum animations with the Wan video models; routes under /wan/v1.",
     )
-    add_routes(app, queue, host, auth)
+    add_routes(app, queue, host, auth, allow_url_inputs=allow_url_inputs)
     return app
 
 
@@ -100,6 +110,7 @@ def _router(
     auth: Mapping[str, str] | None,
     max_body_bytes: int,
     openapi_version: str,
+    allow_url_inputs: bool = False,
 ) -> APIRouter:
     # The guard checks credentials before anything else; HTTPBasic only shows them in the docs.
     docs_auth = [Depends(HTTPBasic(auto_error=False))] if auth else []
@@ -161,9 +172,8 @@ def _router(
         """The clip plan of each settings object (a list body answers a list)."""
         config = host.store_config()
         plans = []
-        for item, settings, options in checked_inputs(
-            job_items(body), config, host.option_defaults()
-        ):
+        items = with_url_inputs(job_items(body), allow_url_inputs)
+        for item, settings, options in checked_inputs(items, config, host.option_defaults()):
             enhancer = options.enhance.model if options.enhance.enabled else RULES
             with naming_item(item), naming_models(options), _enhancer_lock(host, enhancer):
                 plans.append(plan_request(settings, options, config)[1])
@@ -200,7 +210,7 @@ def _router(
     )
     def submit(body: Any = _JSON_BODY) -> dict:
         """Queue one render per settings object; poll GET /jobs/{id}."""
-        items = job_items(body)
+        items = with_url_inputs(job_items(body), allow_url_inputs)
         checked = checked_inputs(items, host.store_config(), host.option_defaults())
         for item, settings, options in checked:  # every item is checked before one is queued
             with naming_item(item), naming_models(options):

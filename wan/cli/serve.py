@@ -1,7 +1,8 @@
 """`python -m wan serve`: serve the HTTP API without a WebUI.
 
 Listens on 127.0.0.1 by default. A non-loopback address exposes the render queue (and the
-GPU) to the network, so it needs --api-auth, or --allow-remote to say it is meant.
+GPU) to the network, so it needs --api-auth, or --allow-remote to say it is meant. URLs in
+requests are not downloaded unless --allow-url-inputs says so (`wan.api.url_inputs`: SSRF).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="listen on a non-loopback address without --api-auth (anyone there may render)",
     )
+    command.add_argument(
+        "--allow-url-inputs",
+        action="store_true",
+        help="download the http(s) init images and Parseq manifests requests name (off: a "
+        "server that fetches URLs from requests can be made to reach its internal network)",
+    )
     command.add_argument("--output-dir", default=None, help="output root (default ./outputs)")
     command.add_argument("--models-dir", default=None, help="models folder (or WAN_MODELS_DIR)")
     command.set_defaults(run=run_serve)
@@ -56,7 +63,8 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         base = server_url(args.host, listener.getsockname()[1])
         print(f"Wan API: {base}{PREFIX} (docs: {base}/docs); Ctrl+C stops", flush=True)
-        serve(create_app(queue, host, auth), listener)
+        app = create_app(queue, host, auth, allow_url_inputs=args.allow_url_inputs)
+        serve(app, listener)
     finally:
         queue.close()
     return 0

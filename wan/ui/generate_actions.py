@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wan.core.deforum.settings import is_url
 from wan.core.plan import init_image_used
 from wan.core.profiles import LAST_IMAGE
 from wan.core.sizes import format_size, parse_size
@@ -30,6 +31,8 @@ from wan.options.render_options import merge_defaults
 from wan.planning.guide_preview import write_guide_preview
 from wan.planning.plan_service import plan_request
 from wan.render.checkpoints import CLIPS_DIR
+from wan.render.fetch import IMAGE, fetch_to
+from wan.render.job import checked_init_image
 from wan.ui import compat
 from wan.ui.jobs_view import status_text
 from wan.ui.memory_view import memory_text
@@ -122,6 +125,7 @@ class GenerateActions:
         try:
             source = self.source(kind, upload, pasted, run)
             values = field_values(fields)
+            checked_init_image(source.settings, values["init_image"])  # exists, or a URL
             options = merge_defaults(self.host.option_defaults(), build_options(values))
             plan, payload = plan_request(source.settings, options, self.host.store_config())
             rows = clip_rows(payload)
@@ -142,10 +146,11 @@ class GenerateActions:
             values = field_values(fields)
             options = merge_defaults(self.host.option_defaults(), build_options(values))
             image = init_image_used(source.settings, values["init_image"])
+            if is_url(image):  # the settings' init_image: downloaded as a render would
+                image = str(fetch_to(image, _scratch("wan-ui-inputs"), IMAGE, "init_image"))
             key = json.dumps([source.raw(), options, image], sort_keys=True, default=str)
             name = f"guide-{hashlib.sha256(key.encode()).hexdigest()[:16]}.mp4"
-            out = Path(tempfile.gettempdir()) / "wan-ui-plots" / name
-            out.parent.mkdir(parents=True, exist_ok=True)
+            out = _scratch("wan-ui-plots") / name
             preview = write_guide_preview(source.settings, options, out, image, "init image")
         except WanError as exc:
             return error_text(exc), None
@@ -246,6 +251,13 @@ class GenerateActions:
             f"{values['model']} makes video from a first image: upload one in Init image "
             "(or use a Deforum settings file with use_init and init_image)"
         )
+
+
+def _scratch(name: str) -> Path:
+    """A folder of the tab's own under the system's temporary folder."""
+    folder = Path(tempfile.gettempdir()) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _custom(size: str | None) -> bool:

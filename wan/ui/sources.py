@@ -3,7 +3,8 @@
 Recent runs are the `<timestring>_settings.txt` files Deforum writes beside a run's frames in
 the host's img2img outputs (`outputs/img2img-images/<batch>/`). A run is offered by its path
 relative to that folder, which names the batch and the time and is the same text on every
-gradio version.
+gradio version. A Parseq manifest the settings name by URL is downloaded as they are read
+(`wan.render.fetch.load_fetching`); an init image URL when the render is queued.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from wan.core.deforum.settings import DeforumSettings
 from wan.errors import SettingsError
-from wan.planning.plan_service import settings_from
+from wan.render.fetch import load_fetching
 
 SOURCE_FILE = "Upload a settings file"
 SOURCE_JSON = "Paste JSON"
@@ -64,10 +65,10 @@ def load_source(
 ) -> Source:
     """The chosen source read and validated; SettingsError says what to fix."""
     if kind == SOURCE_JSON:
-        return Source(settings_from(parse_pasted(pasted)), PASTED)
+        return Source(load_fetching(parse_pasted(pasted)), PASTED)
     if kind == SOURCE_RUN:
         path = run_settings_path(run, output_root)
-        return Source(settings_from(str(path)), f"{path.parent.name}/{path.name}")
+        return Source(load_fetching(str(path)), f"{path.parent.name}/{path.name}")
     if kind != SOURCE_FILE:
         raise SettingsError(f"source {kind!r}: choose one of {', '.join(SOURCES)}")
     if not upload:
@@ -75,7 +76,7 @@ def load_source(
             "no settings file uploaded: drop a Deforum settings .txt/.json on the upload box, "
             "or choose another source"
         )
-    settings = settings_from(upload)
+    settings = load_fetching(upload)
     return Source(settings, Path(upload).name)
 
 

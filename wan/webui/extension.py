@@ -103,7 +103,8 @@ def _add_routes(app: Any, modules: Any) -> None:
     from wan.api.routes import add_routes, parse_api_auth
 
     auth = parse_api_auth(getattr(modules.shared.cmd_opts, "api_auth", None))
-    add_routes(app, process_queue(modules), process_host(modules), auth=auth)
+    urls = bool(getattr(modules.shared.cmd_opts, "wan_allow_url_inputs", False))  # url_inputs.py
+    add_routes(app, process_queue(modules), process_host(modules), auth, allow_url_inputs=urls)
 
 
 def problem_tab(message: str, gradio: Any = None) -> Any:
