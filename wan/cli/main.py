@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from wan import __version__
+from wan.cli.batch import settings_sources
 from wan.cli.guide import add_command as add_guide_command
 from wan.cli.jobs import add_command as add_jobs_command
 from wan.cli.limits import add_command as add_limits_command
@@ -86,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     schedules.set_defaults(run=_run_schedules)
 
     plan = commands.add_parser("plan", help="cut the animation into Wan clips")
-    _settings_args(plan)
+    _settings_args(plan, several=True)
     plan.add_argument(
         "--model", default=None, help="catalog id, smoke id, folder or .safetensors file"
     )
@@ -118,8 +119,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings_args(command: argparse.ArgumentParser) -> None:
-    command.add_argument("settings", help="Deforum settings file (.txt/.json) or run folder")
+def _settings_args(command: argparse.ArgumentParser, several: bool = False) -> None:
+    if several:
+        command.add_argument(
+            "settings",
+            nargs="+",
+            help="Deforum settings file (.txt/.json) or run folder; several files or a folder of "
+            "settings files plan each (--json: a list)",
+        )
+    else:
+        command.add_argument("settings", help="Deforum settings file (.txt/.json) or run folder")
     command.add_argument(
         "--seed",
         type=int,
@@ -129,8 +138,9 @@ def _settings_args(command: argparse.ArgumentParser) -> None:
     command.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _load(args: argparse.Namespace) -> tuple[DeforumSettings, int]:
-    settings = load_fetching(args.settings)  # a Parseq manifest URL downloaded (wan.render.fetch)
+def _load(args: argparse.Namespace, source: str | None = None) -> tuple[DeforumSettings, int]:
+    # a Parseq manifest URL is downloaded (wan.render.fetch)
+    settings = load_fetching(args.settings if source is None else source)
     if args.seed is not None and args.seed < -1:
         raise WanError(f"--seed {args.seed}: use a number >= 0 (-1: derived from the settings)")
     return settings, plan_seed(settings, args.seed)
@@ -159,7 +169,25 @@ def _run_schedules(args: argparse.Namespace) -> int:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    settings, seed = _load(args)
+    sources = settings_sources(args.settings)
+    if len(sources) > 1 and args.plot:
+        raise WanError(
+            f"--plot {args.plot}: draws one animation, but {len(sources)} settings files were "
+            "given; plot them one at a time"
+        )
+    payloads = []
+    for number, source in enumerate(sources):
+        if number and not args.json:
+            print()
+        payloads.append(_plan_one(args, source))
+    if args.json:
+        print_json(payloads[0] if len(sources) == 1 else payloads)
+    return 0
+
+
+def _plan_one(args: argparse.Namespace, source: str) -> dict:
+    """Plan one settings file; print it (human text) and return its JSON."""
+    settings, seed = _load(args, source)
     checked_init_image(settings, args.init_image)  # a missing file fails here, not at render
     profile = profile_for(args.model)
     plan = build_plan(
@@ -168,13 +196,11 @@ def _run_plan(args: argparse.Namespace) -> int:
     enhanced = _enhanced(plan, args) if args.enhance else None
     if args.plot:
         _plot(settings, plan, args.plot)
-    if args.json:
-        print_json(plan_payload(plan, None, enhanced))
-    else:
+    if not args.json:
         _print_plan(plan, enhanced)
         if args.plot:
             print(f"plot: {args.plot}")
-    return 0
+    return plan_payload(plan, None, enhanced)
 
 
 def _plot(settings: DeforumSettings, plan: GenerationPlan, path: str) -> None:

@@ -216,13 +216,18 @@ def _depth_model(
 
 
 def check_inputs(
-    settings: DeforumSettings, options: RenderOptions, task: str | None, model: object
+    settings: DeforumSettings,
+    options: RenderOptions,
+    task: str | None,
+    model: object,
+    pending_urls: bool = False,
 ) -> str | None:
     """The files a render reads exist and are intact as far as cheap checks see (a model folder
     given as a path: its safetensors headers and sizes; the init and last images: their headers
     within the limits; LoRA files), an image-to-video `model` has its first image, and a last
     image goes to a first-last-frame model; returns the init image. Cheap: the CLI runs it
-    before queueing a render (`wan.cli.render.preflight`)."""
+    before queueing a render (`wan.cli.render.preflight`). `pending_urls`: an init image URL is
+    accepted, to be downloaded when the job is queued."""
     folder = _local_diffusers_folder(options.model)
     if folder is not None:
         require_intact(folder)  # JSON files and safetensors headers only
@@ -230,7 +235,7 @@ def check_inputs(
         if not Path(lora.path).is_file():
             raise OptionsError(f"--lora {lora.path}: no such file; give a .safetensors LoRA file")
     init_image = checked_init_image(settings, options.init_image)
-    if is_url(init_image):  # `render`, the tab and intake download it before this runs
+    if is_url(init_image) and not pending_urls:  # intake downloads it before the render
         raise OptionsError(
             f"{init_image_name(init_image, options)} is a URL that was not downloaded; queue the "
             "render with `python -m wan render` or the tab (they download it), or give a file"
