@@ -202,3 +202,22 @@ def test_the_tab_downloads_what_the_settings_name_by_url(host, idle_queue, monke
     missing = json.dumps({**SHORT, "use_init": True, "init_image": "/no/such/start.png"})
     message, *_ = actions.plan(SOURCE_JSON, None, missing, None, *field_list())
     assert "/no/such/start.png" in message and "no such file" in message
+
+
+def test_render_all_queues_one_job_per_file_in_order(host, idle_queue, tmp_path):
+    """The batch box: several settings files, one job each; a bad file queues none."""
+    actions = GenerateActions(idle_queue, host)
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps(SHORT))
+    second.write_text(json.dumps({**SHORT, "seed": 9}))
+    message, job_id, status, _ = actions.render_batch([str(first), str(second)], *field_list())
+    assert message.startswith("Queued 2 job(s)") and f"job `{job_id}`" in status
+    jobs = sorted(idle_queue.list(), key=lambda job: job.created)
+    assert [job.name for job in jobs] == ["first.json", "second.json"] and jobs[0].id == job_id
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**SHORT, "fps": -1}))
+    message, job_id, *_ = actions.render_batch([str(first), str(bad)], *field_list())
+    assert job_id is None and "bad.json" in message and "'fps' is -1" in message
+    assert len(idle_queue.list()) == 2
+    message, *_ = actions.render_batch(None, *field_list())
+    assert message.startswith("**Error:** no settings files")

@@ -90,6 +90,14 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                     scale=4,
                 )
                 refresh_runs = gr.Button("Refresh", size="sm", elem_id="wan_refresh_runs", scale=1)
+            with gr.Accordion("Batch: several settings files", open=False):  # issue 16 item 9
+                batch = gr.File(
+                    file_count="multiple",
+                    file_types=[".txt", ".json"],
+                    label="Settings files ('Render all' queues one job each, in this order)",
+                    elem_id="wan_settings_batch",
+                )
+                render_all = gr.Button("Render all", elem_id="wan_render_batch_button")
         with gr.Column(scale=1):
             with gr.Row():
                 model = gr.Dropdown(
@@ -290,6 +298,12 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
         actions.follow, [job_id], [job_status, video], api_name="wan_follow",
         **compat.QUIET, **compat.UNLIMITED,
     )  # fmt: skip
+    render_all.click(
+        actions.render_batch,
+        [batch, *fields],
+        [message, job_id, job_status, video],
+        api_name="wan_render_batch",
+    ).then(actions.follow, [job_id], [job_status, video], **compat.QUIET, **compat.UNLIMITED)
     # only the chosen source's input shows; Outputs choosing "Paste JSON" shows the JSON box too
     source_kind.change(
         source_visibility,

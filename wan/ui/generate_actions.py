@@ -9,6 +9,7 @@ then `options_form.FIELDS`) and returns plain values, so it runs the same under 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -39,7 +40,7 @@ from wan.ui.memory_view import memory_text
 from wan.ui.model_choices import image_need, ref_from_choice, size_choices
 from wan.ui.options_form import AUTO, FIELDS, MEMORY_FIELDS, build_options
 from wan.ui.plan_view import PROMPT_COLUMN, clip_rows, edited_prompts, plot_plan, summary
-from wan.ui.sources import Source, load_source
+from wan.ui.sources import SOURCE_FILE, Source, load_source
 
 log = logging.getLogger(__name__)
 
@@ -162,21 +163,63 @@ class GenerateActions:
             source = self.source(kind, upload, pasted, run)
             values = field_values(fields)
             overrides, note = self._overrides(source, values, table, state)
-            options = build_options(values, overrides)
-            self._check_image(source, values)
-            for key in ("init_image", "last_image"):
-                if options.get(key):
-                    options[key] = image_data_url(options[key])
-            job = self.queue.submit(
-                source.raw(), options, source="ui", trusted=True, name=source.name
-            )
+            job = self._submit(source, values, overrides)
         except WanError as exc:
             return error_text(exc), None, "", None
         except OSError as exc:
             text = f"cannot read the image {exc.filename}: {exc.strerror or exc}"
             return error_text(text), None, "", None
-        log.info("queued job %s (%s) from the tab", job.id, source.name)
         return note, job.id, status_text(job), None
+
+    def render_batch(self, uploads, *fields) -> tuple:
+        """Queue one job per uploaded settings file, in upload order, with the same options
+        (edited clip prompts belong to one plan and are not used): (message, first job id,
+        its status line, video). Every file is read and checked before one is queued; should a
+        job still be refused, those queued before it are cancelled."""
+        paths = [compat.file_path(item) for item in (uploads or [])]
+        paths = [path for path in paths if path]
+        if not paths:
+            return (
+                error_text("no settings files: drop one or more on the batch box"),
+                None,
+                "",
+                None,
+            )
+        try:
+            root = self.host.output_root()
+            sources = [load_source(SOURCE_FILE, path, None, None, root) for path in paths]
+            values = field_values(fields)
+            jobs: list = []
+            try:
+                for source in sources:
+                    jobs.append(self._submit(source, values, {}))
+            except BaseException:
+                for job in jobs:
+                    with contextlib.suppress(WanError):
+                        self.queue.cancel(job.id)
+                raise
+        except WanError as exc:
+            return error_text(exc), None, "", None
+        except OSError as exc:
+            return error_text(f"cannot read the init image: {exc.strerror or exc}"), None, "", None
+        listed = ", ".join(f"`{job.id}` ({job.name})" for job in jobs)
+        message = (
+            f"Queued {len(jobs)} job(s), rendered one after the other: {listed}. Following the "
+            "first here; the Queue tab shows them all."
+        )
+        return message, jobs[0].id, status_text(jobs[0]), None
+
+    def _submit(self, source: Source, values: Mapping[str, Any], overrides: dict[int, str]):
+        """Queue one render of `source` (an init image URL in the settings is downloaded by the
+        queue's intake, `wan.render.fetch`)."""
+        options = build_options(values, overrides)
+        self._check_image(source, values)
+        for key in ("init_image", "last_image"):
+            if options.get(key):
+                options[key] = image_data_url(options[key])
+        job = self.queue.submit(source.raw(), options, source="ui", trusted=True, name=source.name)
+        log.info("queued job %s (%s) from the tab", job.id, source.name)
+        return job
 
     def follow(self, job_id: str | None) -> Iterator[tuple]:
         """(status line, video) while the job runs, the video being the newest finished clip's
