@@ -25,7 +25,7 @@ def write(folder, name, **extra):
 def test_a_folder_of_settings_is_a_batch_and_a_run_folder_one_animation(tmp_path):
     batch = tmp_path / "batch"
     b, a = write(batch, "b.json"), write(batch, "a.txt")
-    (batch / "notes.md").write_text("not settings")
+    (batch / "notes.csv").write_text("not settings")
     run = tmp_path / "run"
     write(run, "20240101000000_settings.txt")
     write(run, "20240102000000_settings.txt")  # a resumed run writes another
