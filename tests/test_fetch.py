@@ -109,7 +109,7 @@ def test_a_render_downloads_what_it_uses_and_keeps_the_urls(tmp_path):
     routes = {"/i.png": small_png(), "/s.mp3": MP3, "/o.png": small_png(32, 32)}
     with serve(routes) as site:
         settings |= {"init_image": site.url("/i.png"), "soundtrack_path": site.url("/s.mp3")}
-        got, options = fetch_inputs(settings, {"init_image": site.url("/o.png")}, tmp_path, "s.txt")
+        got, options = fetch_inputs(settings, {"init_image": site.url("/o.png")}, "s.txt", tmp_path)
     assert got["init_image_source"] == site.url("/i.png")
     assert got["soundtrack_path"].endswith(".mp3") and got["soundtrack_path_source"]
     for path in (got["init_image"], got["soundtrack_path"], options["init_image"]):
@@ -124,13 +124,13 @@ def test_urls_a_render_does_not_use_are_not_downloaded(tmp_path):
         "add_soundtrack": "None",
         "soundtrack_path": deforum_default,
     }
-    assert fetch_inputs(settings, {}, tmp_path, "s.txt") == (settings, {})
+    assert fetch_inputs(settings, {}, "s.txt", tmp_path) == (settings, {})
 
 
 def test_a_failed_download_names_the_settings_file(tmp_path):
     settings = {"use_init": "true", "init_image": closed_port_url()}
     with pytest.raises(DownloadError, match=r"^run\.txt: init_image http://127"):
-        fetch_inputs(settings, {}, tmp_path, "run.txt")
+        fetch_inputs(settings, {}, "run.txt", tmp_path)
 
 
 def test_schedules_and_plan_read_a_parseq_manifest_url(tmp_path, capsys):

@@ -1,5 +1,6 @@
-"""A render queued by the CLI or the tab downloads the URLs its settings use into the job's inputs
-folder before it is queued; offline, nothing is queued and the error names the URL."""
+"""A render queued by the CLI or the tab downloads the URLs its settings use before it is queued,
+one file per URL in the data folder's downloads (the same settings store the same paths, so a
+resume finds its job); offline, nothing is queued and the error names the URL."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.render.image_files import small_png
 from tests.test_fetch import MP3, no_proxy  # noqa: F401 - fixture
 from tests.url_server import closed_port_url, serve
 from wan.cli.main import main
-from wan.paths import job_inputs_dir
+from wan.paths import downloads_dir
 
 
 def test_a_trusted_render_stores_the_downloaded_files(make_queue):  # noqa: F811
@@ -25,10 +26,13 @@ def test_a_trusted_render_stores_the_downloaded_files(make_queue):  # noqa: F811
             "soundtrack_path": site.url("/song.mp3"),
         }
         job = queue.submit(settings(**extra), options(), source="cli", trusted=True)
+        again = queue.submit(settings(**extra), options(), source="cli", trusted=True)
+        assert site.hits["/start.png"] == site.hits["/song.mp3"] == 1
     image, sound = Path(job.settings["init_image"]), Path(job.settings["soundtrack_path"])
-    assert image.parent == sound.parent == job_inputs_dir(job.id)
+    assert image.parent == sound.parent == downloads_dir()
     assert image.read_bytes() == small_png() and sound.suffix == ".mp3"
     assert job.settings["init_image_source"] == extra["init_image"]
+    assert again.settings == job.settings  # what `render --resume` compares
 
 
 def test_render_offline_queues_nothing_and_names_the_url(tmp_path, capsys, data_dir):

@@ -33,6 +33,13 @@ def job_inputs_dir(job_id: str) -> Path:
     return data_dir() / "inputs" / job_id
 
 
+def downloads_dir() -> Path:
+    """Inputs downloaded from the URLs settings name (`wan.render.fetch`), one file per URL,
+    shared by every job that uses it: the same settings name the same file, so a resume or a
+    rerun matches its job and downloads nothing again."""
+    return data_dir() / "downloads"
+
+
 def new_file_mode() -> int:
     """The permissions a plain open() gives a new file here (0o666 less the umask). tempfile's
     files are 0o600, which a web server or another user of a shared output folder cannot read;

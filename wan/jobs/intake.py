@@ -70,7 +70,7 @@ def take_request(
         check_request(settings, requested, host.store_config())  # type: ignore[arg-type]
     raw, label = _settings_dict(settings, name)
     if trusted:  # the CLI and the tab download the URLs a render uses (wan.render.fetch)
-        raw, requested = fetch_inputs(raw, requested, inputs_dir, label)
+        raw, requested = fetch_inputs(raw, requested, label)
     images: list[tuple[Path, bytes]] = []
     raw = _settings_image(raw, label, trusted, inputs_dir, images)
     requested = _options_image(requested, inputs_dir, images)

@@ -5,10 +5,11 @@ URL) and a `parseq_manifest` URL, so files that use them are common. The core ne
 network (`wan.core.deforum.settings` keeps a URL as it is); the shells download here:
 - `python -m wan schedules` / `plan` and the tab's Plan read a manifest URL into memory
   (`load_fetching`), the plan only notes an init image URL;
-- a render queued by the CLI or the tab downloads every URL it uses into the job's inputs folder
-  (`fetch_inputs`, from `wan.jobs.intake`), so the stored settings name local files and a retry or
-  resume never downloads again; a manifest is put inline in the settings instead (a job's settings
-  alone give its animation);
+- a render queued by the CLI or the tab downloads every URL it uses into the data folder's
+  downloads (`fetch_inputs`, from `wan.jobs.intake`; one file per URL, `wan.paths.downloads_dir`),
+  so the stored settings name local files, the same settings name the same file (a `--resume`
+  finds its job) and a retry or resume never downloads again; a manifest is put inline in the
+  settings instead (a job's settings alone give its animation);
 - the HTTP API does the same only when its server was started with --allow-url-inputs
   (`wan.api.url_inputs` says why).
 
@@ -42,6 +43,7 @@ from wan.core.deforum.settings import (
 )
 from wan.errors import DownloadError, WanError, excerpt, in_source
 from wan.limits import Limits, current_limits, past_limit
+from wan.paths import downloads_dir
 from wan.render.image_header import check_image_bytes
 
 log = logging.getLogger(__name__)
@@ -125,15 +127,17 @@ def load_fetching(source: Any, limits: Limits | None = None) -> DeforumSettings:
 def fetch_inputs(
     settings: Mapping[str, Any],
     options: Mapping[str, Any],
-    folder: Path,
     source: str,
+    folder: Path | None = None,
     limits: Limits | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Settings and options with every URL a render uses downloaded: the Parseq manifest put
     inline, the init image (settings with use_init, or the init_image option) and a 'File'
-    soundtrack saved in `folder` (the job's inputs) and named by path; each URL is kept beside
-    as `<key>_source`. URLs the render does not use (use_init off, add_soundtrack not 'File',
-    Deforum's default soundtrack URL) are left alone. Errors name `source` (the settings file)."""
+    soundtrack saved in `folder` (default: the data folder's downloads, `wan.paths`) and named
+    by path; each URL is kept beside as `<key>_source`. URLs the render does not use (use_init
+    off, add_soundtrack not 'File', Deforum's default soundtrack URL) are left alone. Errors
+    name `source` (the settings file)."""
+    folder = downloads_dir() if folder is None else folder
     with in_source(source):
         return _fetch_inputs(dict(settings), dict(options), folder, limits)
 

@@ -145,7 +145,8 @@ def _camera_follow(request, result) -> dict[str, Any]:
 
 
 def soundtrack(settings: DeforumSettings) -> str | None:
-    """Deforum's soundtrack file when set to 'File' (a URL is never fetched: video.py warns)."""
+    """Deforum's soundtrack file when set to 'File'. A URL was downloaded when the job was queued
+    by the CLI or the tab (`wan.render.fetch`); one still here is not fetched: video.py warns."""
     if settings.add_soundtrack == "File" and settings.soundtrack_path:
         return settings.soundtrack_path
     return None
