@@ -36,7 +36,7 @@ def test_an_image_is_downloaded_checked_and_cached(tmp_path):
         again = fetch_to(site.url("/start.png"), tmp_path, IMAGE, "init_image")
         assert site.hits["/start.png"] == 1  # the second time reads the saved file
     assert first == again and first.suffix == ".png" and first.read_bytes() == image
-    assert not list(tmp_path.glob("*.part"))
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no part left behind
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -98,7 +100,9 @@ def fetch_to(url: str, folder: Path, kind: str, setting: str, limits: Limits | N
     fetched = fetch(url, kind, setting, limits)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}{fetched.suffix}"
-    partial = path.with_name(path.name + ".part")
+    # written under a hidden name of this process's own, then renamed: another process reading
+    # the folder sees no file or the whole one, never a part
+    partial = folder / f".{path.name}.{os.getpid()}-{threading.get_ident()}.part"
     partial.write_bytes(fetched.data)
     partial.replace(path)
     log.info("downloaded %s (%d bytes) to %s", url, len(fetched.data), path)
