@@ -54,14 +54,15 @@ def test_routes_are_added_with_the_parsed_api_auth(webui, monkeypatch):
     calls = []
     monkeypatch.setattr(
         "wan.api.routes.add_routes",
-        lambda app, queue, host, auth=None: calls.append((app, host, auth)),
+        lambda app, queue, host, auth=None, **given: calls.append((app, host, auth, given)),
     )
     webui.shared.cmd_opts.api_auth = "ann:secret,bob:pw"
     import_script()
     app = FastAPI()
     webui.callbacks("app_started")[0](None, app)  # None: the host runs with --nowebui
-    [(called_app, host, auth)] = calls
+    [(called_app, host, auth, given)] = calls
     assert called_app is app and auth == {"ann": "secret", "bob": "pw"}
+    assert given == {"allow_url_inputs": False}  # --wan-allow-url-inputs not given
     assert host is webui_extension.process_host(webui.namespace())
 
 
@@ -79,7 +80,7 @@ def test_api_auth_guards_our_routes_on_a_real_server(a1111):
 def test_reload_ui_keeps_the_one_queue(webui, monkeypatch):
     routes = []
     monkeypatch.setattr(
-        "wan.api.routes.add_routes", lambda app, queue, host, auth=None: routes.append(queue)
+        "wan.api.routes.add_routes", lambda app, queue, host, auth=None, **_: routes.append(queue)
     )
     import_script()
     webui.callbacks("app_started")[0](None, FastAPI())
