@@ -5,12 +5,13 @@ clear errors naming the URL. Every URL is served by a local server (tests/url_se
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from tests.deforum.test_parseq import FRAMES, manifest
 from tests.render.image_files import small_png
-from tests.url_server import closed_port_url, serve
+from tests.url_server import Trickle, closed_port_url, serve
 from wan.cli.main import main
 from wan.core.deforum.schedules import evaluate_schedule
 from wan.core.deforum.settings import load_settings
@@ -89,6 +90,19 @@ def test_a_slow_server_is_cut_at_the_time_limit():
         pytest.raises(DownloadError, match=words),
     ):
         fetch(site.url("/slow.png"), IMAGE, "init_image", limits)
+
+
+def test_a_trickling_server_is_cut_at_the_time_limit_too():
+    """Each piece comes well within the socket timeout; the whole download's limit still holds
+    (the body would take 2 s: it is cut near 0.3 s, not once it has all come)."""
+    limits = Limits(max_download_seconds=0.3)
+    started = time.monotonic()
+    with (
+        serve({"/drip.mp3": Trickle(MP3 + bytes(430), pause=0.05)}) as site,
+        pytest.raises(DownloadError, match=r"took longer than the limit of 0\.3 seconds"),
+    ):
+        fetch(site.url("/drip.mp3"), AUDIO, "soundtrack_path", limits)
+    assert time.monotonic() - started < 1.5
 
 
 def test_only_http_is_followed():

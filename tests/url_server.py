@@ -3,7 +3,8 @@
 `serve({"/a.png": body, ...})` runs http.server on 127.0.0.1 in a thread; a route's value is the
 body (bytes), or a (status, headers, body, delay seconds) tuple (a header set to None is left
 out: without Content-Length the body runs to the end of the connection). `hits` counts requests
-per path.
+per path. A `Trickle` route sends its body a few bytes at a time with a pause between them (a
+server slow enough to pass every socket timeout, never finishing).
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Trickle:
+    body: bytes
+    pause: float
+    piece: int = 16
 
 
 @dataclass
@@ -38,6 +46,9 @@ def serve(routes: Mapping[str, object]) -> Iterator[Served]:
                 status, headers, body, delay = 404, {}, b"not found", 0.0
             elif isinstance(route, bytes):
                 status, headers, body, delay = 200, {}, route, 0.0
+            elif isinstance(route, Trickle):
+                self._trickle(route)
+                return
             else:
                 status, headers, body, delay = route  # type: ignore[misc]
             time.sleep(delay)
@@ -50,6 +61,18 @@ def serve(routes: Mapping[str, object]) -> Iterator[Served]:
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test)
+
+        def _trickle(self, route: Trickle) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(route.body)))
+            self.end_headers()
+            try:
+                for at in range(0, len(route.body), route.piece):
+                    self.wfile.write(route.body[at : at + route.piece])
+                    self.wfile.flush()
+                    time.sleep(route.pause)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def log_message(self, *args: object) -> None:
             pass

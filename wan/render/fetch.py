@@ -193,7 +193,7 @@ def _download(url: str, setting: str, most: int, limits: Limits) -> bytes:
             if declared and declared.strip().isdigit() and int(declared) > most:
                 raise _too_large(url, setting, int(declared), most, limits)
             chunks, size = [], 0
-            while chunk := response.read(CHUNK):
+            while chunk := response.read1(CHUNK):  # what has come, so the deadline holds
                 size += len(chunk)
                 if size > most:
                     raise _too_large(url, setting, size, most, limits)
