@@ -196,6 +196,8 @@ def test_the_tab_downloads_what_the_settings_name_by_url(host, idle_queue, monke
         assert message == "" and summary
         message, job_id, *_ = actions.render(SOURCE_JSON, None, pasted, None, None, None,
                                              *field_list())  # fmt: skip
+        described, video = actions.guide(SOURCE_JSON, None, pasted, None, *field_list())
+        assert not described.startswith("**Error") and Path(video).is_file()  # from the URL
     assert message == "", message
     job = idle_queue.get(job_id)
     assert Path(job.settings["init_image"]).read_bytes() == small_png()
