@@ -60,8 +60,9 @@ def test_plan_and_render_agree_on_the_first_clip(case, image, tmp_path, capsys, 
     assert main([*argv, "--quiet", "--out", str(out), *flags]) == 0
     capsys.readouterr()
     assert json.loads((out / "plan.json").read_text())["clips"][0]["conditioning"] == planned
-    rendered = json.loads((out / "metadata.json").read_text())["clips"][0]["mode"]
-    assert rendered == ("t2v" if planned == "text" else "v2v")  # a text model: a still video
+    clip = json.loads((out / "metadata.json").read_text())["clips"][0]
+    assert clip["mode"] == "t2v"  # a text model: from text, or following the init image's guide
+    assert clip["camera_follow"]["mode"] == ("text" if planned == "text" else "guide")
 
 
 def test_the_api_s_init_image_option_labels_the_first_clip(image):

@@ -68,7 +68,7 @@ def test_cancel_a_running_job_then_resume_finishes_its_folder(make_queue, tmp_pa
     resumed = queue.wait(queue.resume(job.id).id, timeout=WAIT)
     assert (resumed.status, resumed.run_dir, resumed.attempts) == ("SUCCEEDED", str(run_dir), 2)
     assert {p.name: p.stat().st_mtime_ns for p in (run_dir / "clips").glob("clip_0000*")} == stamps
-    generated = sorted({e.clip for e in host.events if e.phase == "text encoding"})
+    generated = sorted({e.clip for e in host.events if e.phase == "camera guide"})
     assert generated == [2]  # clip 1 (index 0) was not generated again
     assert read_video_info(Path(resumed.video)).frames == 33
 

@@ -132,8 +132,11 @@ def clip_metadata(
 
 
 def _camera_follow(request, result) -> dict[str, Any]:
-    """How the clip followed the camera: the guide's clocks (fractions and the step indices
-    used), or the words alone (an init video for text-only models in words mode)."""
+    """How the clip followed the camera (as the plan's `camera_follow` says it would): from text
+    (no source frame), the guide's clocks (fractions and the step indices used), or the words
+    alone (an init video for text-only models in words mode)."""
+    if request.guide is None and request.mode == "t2v":
+        return {"mode": "text"}  # nothing but the prompt: no source frame
     if request.guide is None:
         return {"mode": "words", "init_video": request.init_video is not None}
     return {

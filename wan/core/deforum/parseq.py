@@ -482,8 +482,8 @@ def _piecewise(start: int, values: Sequence[float], tolerance: float) -> str | N
     for index in reversed(range(len(ends))):
         a = ends[index - 1] if index else 0
         b = ends[index]
-        slope = (y[b] - y[a]) / (b - a)
-        piece = f"{y[a]!r}+{slope!r}*(t-{start + a})"
+        slope = float(y[b] - y[a]) / (b - a)  # plain floats: numpy 2's repr names its type
+        piece = f"{float(y[a])!r}+{slope!r}*(t-{start + a})"
         expression = piece if not expression else f"where(t<{start + b},{piece},{expression})"
     return expression
 
