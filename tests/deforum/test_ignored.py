@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 from wan.core.deforum.ignored import RULES, ignored_notes, ignored_settings
 from wan.core.deforum.settings import load_settings, parse_settings
 from wan.core.plan import build_plan
@@ -24,8 +24,6 @@ IN_USE = {
     "optical_flow_redo_generation": "DIS Fine",
     "diffusion_redo": "2",
     "enable_perspective_flip": True,
-    "border": "wrap",
-    "padding_mode": "reflection",
     "noise_schedule": "0: (0.02)",
     "noise_multiplier_schedule": "0: (1.1)",
     "contrast_schedule": "0: (0.9)",
@@ -61,8 +59,6 @@ OFF = {
     "optical_flow_redo_generation": "None",
     "diffusion_redo": "0",
     "enable_perspective_flip": False,
-    "border": "replicate",
-    "padding_mode": "border",
     "noise_schedule": "0: (0.065)",
     "noise_multiplier_schedule": "0:(1.05)",
     "contrast_schedule": "0: (1.0)",
@@ -127,10 +123,11 @@ def test_a_scheduled_steps_or_sampler_replaces_the_plain_setting():
 
 
 def test_settings_of_the_other_mode_give_no_note():
-    assert ignored_notes(parse_settings({"animation_mode": "3D", "border": "wrap"})) == ()
     flip = {"animation_mode": "3D", "enable_perspective_flip": True}
     assert ignored_notes(parse_settings(flip)) == ()
-    assert ignored_notes(parse_settings({"animation_mode": "2D", "padding_mode": "zeros"})) == ()
+    # the camera guide follows Deforum's border and padding: no note in either mode
+    assert ignored_notes(parse_settings({"animation_mode": "2D", "border": "wrap"})) == ()
+    assert ignored_notes(parse_settings({"animation_mode": "3D", "padding_mode": "zeros"})) == ()
 
 
 def test_long_values_are_cut_in_the_note():
@@ -200,3 +197,13 @@ def test_the_noise_multiplier_switch_is_on_when_a_file_lacks_it():
     assert [i.setting for i in ignored_settings(parse_settings(data))] == [
         "noise_multiplier_schedule"
     ]
+
+
+def test_the_readme_table_gives_every_ignored_setting_its_reason():
+    """The README's settings table says what the plan's notes say (diffusion_cadence is
+    listed there as honoured differently: it still drives the seeds)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        if rule.setting != "diffusion_cadence":
+            assert f"| `{rule.setting}` | {rule.reason} |" in readme, rule.setting
+    assert "| `diffusion_cadence` | Wan generates every frame" in readme

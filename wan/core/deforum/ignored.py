@@ -10,7 +10,9 @@ What a render DOES use (so is never listed here): animation_mode, max_frames, fp
 seed_behavior, seed_iter_N, seed_schedule (seed_behavior 'schedule'), diffusion_cadence for the
 seeds only (Deforum advances its seed once per diffused frame), the prompts with the
 positive and negative prompt fields, the camera schedules of the mode (2D: translation_x/_y,
-zoom, angle, transform_center_x/_y; 3D: translation_x/_y/_z, rotation_3d_x/_y/_z, fov_schedule),
+zoom, angle, transform_center_x/_y; 3D: translation_x/_y/_z, rotation_3d_x/_y/_z, fov_schedule,
+aspect_ratio_schedule), the warp's settings the camera guide follows (border, padding_mode,
+sampling_mode, use_depth_warping, depth_algorithm, aspect_ratio_use_old_formula),
 strength_schedule, use_init with init_image, add_soundtrack with soundtrack_path, and a Parseq
 manifest (parseq_manifest, parseq_use_deltas, parseq_non_schedule_overrides), whose values
 replace the settings' where Deforum lets them (`wan.core.deforum.parseq`): what the rules below
@@ -154,18 +156,6 @@ RULES: tuple[Rule, ...] = (
         _on,
         "perspective flip is not applied: the camera follows the 2D motion schedules only",
         modes=("2D",),
-    ),
-    Rule(
-        "border",
-        _not("replicate"),
-        "warps that continue a clip always repeat the edge pixels ('replicate')",
-        modes=("2D",),
-    ),
-    Rule(
-        "padding_mode",
-        _not("border"),
-        "warps that continue a clip always repeat the edge pixels ('border')",
-        modes=("3D",),
     ),
     Rule("noise_schedule", _changed("0: (0.065)"), _NOISE),
     Rule(
