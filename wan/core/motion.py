@@ -78,6 +78,7 @@ import numpy as np
 from wan.errors import PlanError
 
 MODES = ("2D", "3D")
+VIDEO_INPUT = "Video Input"  # no camera schedules: the input video is the camera
 
 # key -> (kind, movement, direction of a positive value, direction of a negative value)
 _AXIS_INFO: dict[str, dict[str, tuple[str, str, str, str]]] = {
@@ -223,7 +224,11 @@ def positive_meaning(mode: str, key: str) -> str:
 def analyse_motion(
     schedules: Mapping[str, np.ndarray], mode: str, start_frame: int, end_frame: int, width: int
 ) -> ClipMotion:
-    """Describe the camera motion of frames start_frame..end_frame of a 2D or 3D animation."""
+    """Describe the camera motion of frames start_frame..end_frame of a 2D or 3D animation.
+    A Video Input animation has no camera schedules: the input video carries the camera (it is
+    each clip's guide), so its motion is empty and says nothing (no words for the prompt)."""
+    if mode == VIDEO_INPUT:
+        return ClipMotion(mode, int(start_frame), int(end_frame), (), "")
     info = _mode_info(mode)
     if width <= 0:
         raise PlanError(f"image width must be positive to measure camera motion, got {width}")

@@ -317,8 +317,8 @@ def _check_time(deadline: float, limits: Limits, doing: str) -> None:
 
 
 def _schedule_names(settings: DeforumSettings) -> list[str]:
-    motion = defaults.MOTION_2D if settings.mode == "2D" else defaults.MOTION_3D
-    names = [*motion, "strength_schedule"]
+    motion = {"2D": defaults.MOTION_2D, "3D": defaults.MOTION_3D}.get(settings.mode, ())
+    names = [*motion, "strength_schedule"]  # Video Input: no camera (wan.core.motion)
     if settings.seed_behavior == "schedule":
         names.append("seed_schedule")
     return names

@@ -14,3 +14,6 @@ LANGUAGES = ("en", "zh")  # of enhanced prompts
 CAMERA_MODES = ("guide", "words")  # follow the camera guide (dual clock), or words only
 # how a VACE model follows the camera guide: as its control video and mask, or the dual clock
 VACE_CAMERA_MODES = ("control", "clock")
+# what each clip's guide video is: the camera guide built by Deforum's warp, or the frames of the
+# Deforum run the settings come from (a re-render; wan.render.guide_source)
+GUIDE_SOURCES = ("camera", "run")

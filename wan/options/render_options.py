@@ -46,6 +46,7 @@ from wan.options.choices import (
     CAMERA_MODES,
     DTYPES,
     FPS_MODES,
+    GUIDE_SOURCES,
     LANGUAGES,
     OFFLOADS,
     PRESETS,
@@ -61,6 +62,7 @@ Dtype = Literal[DTYPES]
 Lang = Literal[LANGUAGES]
 Camera = Literal[CAMERA_MODES]
 VaceCamera = Literal[VACE_CAMERA_MODES]
+GuideFrom = Literal[GUIDE_SOURCES]
 Preset = Literal[PRESETS]
 
 # The dual clock's defaults, as fractions of the steps (`wan.render.dual_clock`). Time-to-Move's
@@ -263,8 +265,24 @@ class RenderOptions(StrictModel):
             "denoising on VACE's latents, as the other models"
         ),
     )
+    init_frame: int | None = Field(
+        None,
+        ge=0,
+        description=(
+            "the frame of the Deforum run the settings come from (its number, 0-based) as the "
+            "init image: settings given as a run folder or its <timestring>_settings.txt"
+        ),
+    )
+    guide_from: GuideFrom = Field(
+        "camera",
+        description=(
+            "each clip's guide video: camera: the previous frame carried along the camera path; "
+            "run: the Deforum run's own frames (a re-render: Wan keeps the run's motion and "
+            "composition and removes its flicker; settings given as a run folder)"
+        ),
+    )
 
-    @before_validator("steps", "seed", "overlap")
+    @before_validator("steps", "seed", "overlap", "init_frame")
     def _check_whole(cls, value: Any) -> Any:
         return check_number(value, whole=True)
 

@@ -74,7 +74,7 @@ def plan_for(settings: DeforumSettings, options: RenderOptions | Mapping | None)
         profile_for(options.model),
         seed=seed,
         overlap=overlap,
-        init_image=options.init_image,
+        init_image=options.init_image or _run_frame(options.init_frame),
     )
     beyond = [index for index in options.prompt_overrides or {} if index >= len(plan.clips)]
     if beyond:
@@ -83,6 +83,11 @@ def plan_for(settings: DeforumSettings, options: RenderOptions | Mapping | None)
             f"{len(plan.clips)} clip(s) (0 to {len(plan.clips) - 1}); plan first to see them"
         )
     return plan
+
+
+def _run_frame(number: int | None) -> str | None:
+    """--init-frame N: the first clip starts from an image, the run's frame N."""
+    return None if number is None else f"frame {number} of the run"
 
 
 def plan_payload(

@@ -18,6 +18,12 @@ Following the camera (`RenderOptions.camera`):
   (video-to-video), the one thing that carries the previous frame into their next clip.
 A first clip without an init image has no source: it is generated from text, guided from clip 2.
 
+Guides read from frames (`wan.render.guide_source`: the Deforum run's own frames with
+`guide_from` run, a Video Input animation's video): the clip's guide is those frames at the
+model's fps and the render's size, every pixel known, in place of the warp's; it is followed by
+the dual clock in either camera mode, and the first clip is guided too, its source the frames'
+first (which is also the init image of image models unless one is given: `first_source`).
+
 Deforum's strength (`strength_schedule`: how much of the previous frame the next clip keeps) and
 the clocks (`clip_clocks`): image models keep the previous frame exactly, as their condition, so
 their clocks are the options' `camera_weak` / `camera_strong`. Text-only models have nothing
@@ -38,7 +44,8 @@ from wan.core.tasks import AS_FIRST_IMAGE, AS_INIT_VIDEO, AS_KNOWN_FRAMES, task_
 from wan.render.camera_guide import CameraGuide, camera_guide
 from wan.render.deforum_warp import warp_settings_of
 from wan.render.generate import ClipRequest
-from wan.render.job import RenderJob, guide_used
+from wan.render.guide_source import first_frame, source_guide
+from wan.render.job import RenderJob, follows_frames, guide_used
 
 DepthOf = Callable[[np.ndarray], np.ndarray]  # a frame -> its depth map, in the warp's convention
 
@@ -52,9 +59,18 @@ def first_request(
 ) -> ClipRequest:
     """The first clip: from text, or from the init image the way the task continues a clip.
     `last_image`: the user's last frame, given to the last clip (first-last-frame models)."""
+    init_image = first_source(job, init_image)
     if init_image is None:
         return ClipRequest(mode="t2v", **_base(job, clip))
     return _continuing(job, clip, init_image, init_image[None], None, depth_of, last_image)
+
+
+def first_source(job: RenderJob, init_image: np.ndarray | None) -> np.ndarray | None:
+    """The first clip's source frame: the init image, else the first of the frames the guides
+    are read from (a re-render, Video Input), else None (the first clip comes from text)."""
+    if init_image is not None or job.frame_source is None:
+        return init_image
+    return first_frame(job.frame_source, (job.width, job.height))
 
 
 def continue_request(
@@ -81,8 +97,13 @@ def _continuing(
 ) -> ClipRequest:
     base = _base(job, clip)
     task = task_of(job.task)
-    guided = job.options.camera == "guide"
-    guide = clip_guide(job, clip, source, depth_of) if guide_used(job.options, job.task) else None
+    guided = job.options.camera == "guide" or job.frame_source is not None
+    if job.frame_source is not None:
+        guide = frames_guide(job, clip, source)
+    elif guide_used(job.options, job.task):
+        guide = clip_guide(job, clip, source, depth_of)
+    else:
+        guide = None
     follow = _follow(job, clip, guide) if guided and guide is not None else {}
     if task.continues_by == AS_KNOWN_FRAMES:
         return ClipRequest(
@@ -102,8 +123,16 @@ def _continuing(
 def planned_follow(options, task: str | None, clip: Clip) -> dict:
     """How a clip of the plan will follow the camera, for the plan (`_continuing` makes the
     same choice at render time): `mode` text | guide | words, the clocks, and a description."""
-    if clip.conditioning == CONDITION_TEXT:
+    frames = follows_frames(options, clip.motion.mode)
+    if clip.conditioning == CONDITION_TEXT and not frames:
         return {"mode": "text", "describe": "from text: the camera in words (no source frame)"}
+    if frames:
+        weak, strong = clip_clocks(task, clip.strength, options.camera_weak, options.camera_strong)
+        what = "the run's frames" if options.guide_from == "run" else "the input video"
+        how = "VACE control video" if _is_vace(task) and options.vace_camera == "control" else ""
+        describe = how or f"dual clock from {weak:.0%} of the steps, held until {strong:.0%}"
+        return {"mode": "guide", "weak": weak, "strong": strong,
+                "describe": f"guide: {what}, {describe}"}  # fmt: skip
     if options.camera == "guide":
         weak, strong = clip_clocks(task, clip.strength, options.camera_weak, options.camera_strong)
         how = "VACE control video" if _is_vace(task) and options.vace_camera == "control" else ""
@@ -134,6 +163,20 @@ def clip_guide(
         job.settings.fps,
         job.plan.model_fps,
         depth_of(source) if needs_depth else None,  # type: ignore[misc]
+    )
+
+
+def frames_guide(job: RenderJob, clip: Clip, source: np.ndarray) -> CameraGuide:
+    """The clip's guide read from the job's frame source (`wan.render.guide_source`), frame 0
+    the frame the clip continues from."""
+    return source_guide(
+        job.frame_source,  # type: ignore[arg-type]
+        clip.model_start,
+        clip.num_frames,
+        job.settings.fps,
+        job.plan.model_fps,
+        (job.width, job.height),
+        first=source,
     )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from wan.core.deforum.schedules import evaluate_schedules
 from wan.core.deforum.settings import DeforumSettings, is_url
+from wan.core.motion import VIDEO_INPUT
 from wan.core.plan import GenerationPlan, init_image_used
 from wan.core.profiles import LAST_IMAGE
 from wan.core.prompt_syntax import clean_prompt, find_lora
@@ -34,6 +35,7 @@ from wan.models.preset_values import apply_preset
 from wan.models.validate import require_intact
 from wan.options.render_options import RenderOptions, options_to_dict
 from wan.render.deforum_warp import WARP_SCHEDULES
+from wan.render.guide_source import FrameSource, frame_source, init_frame_path
 from wan.render.image_header import check_image_file
 from wan.render.lora import check_lora_fits, lora_file_hash
 
@@ -81,6 +83,9 @@ class RenderJob:
     warnings: tuple[str, ...] = field(default=())
     # the depth model the clips' 3D camera guides read (None: no depth read, or flat depth)
     depth_model: DepthModelInfo | None = field(default=None, compare=False)
+    # the frames each clip's guide is read from instead of the warp (wan.render.guide_source):
+    # the run's own frames (guide_from run) or a Video Input animation's video; None: the warp
+    frame_source: FrameSource | None = None
 
     @property
     def task(self) -> str:
@@ -106,6 +111,7 @@ class RenderJob:
             "prompts": _digest([[p.used, p.negative] for p in self.prompts]),
             "init_image": _file_digest(self.init_image),
             "last_image": _file_digest(self.last_image),
+            "frame_source": _source_digest(self.frame_source),
             "conditioning": CONDITIONING_VERSION,
             # the guides' depth: installing the depth model must not resume flat-depth clips
             "depth_model": self.depth_model.path.name if self.depth_model else "none",
@@ -125,6 +131,12 @@ def _file_digest(path: str | None) -> str:
     if not path:
         return "none"
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def _source_digest(source: FrameSource | None) -> str:
+    if source is None:
+        return "none"
+    return _digest([source.kind, source.picks, source.numbers, source.digest])
 
 
 def prepare_job(
@@ -154,6 +166,8 @@ def prepare_job(
         check_lora_fits(path, width)
     depth_model, depth_note = _depth_model(settings, options, detection.task, config)
     warnings = [*enhance_warnings, *warnings, *([depth_note] if depth_note else [])]
+    source = frame_source(settings, options)
+    warnings += _source_notes(source, settings)
     return RenderJob(
         plan=plan,
         settings=settings,
@@ -185,23 +199,57 @@ def prepare_job(
         schedules=_camera_schedules(settings, plan.seed),
         warnings=tuple(warnings),
         depth_model=depth_model,
+        frame_source=source,
     )
 
 
-def guide_used(options: RenderOptions, task: str | None) -> bool:
-    """Whether a clip with a source frame gets a camera guide: every family in guide mode; in
-    words mode the text-only models (the guide is their init video) and first-last-frame models
-    (the guide's last frame is where the clip ends)."""
+def _source_notes(source: FrameSource | None, settings: DeforumSettings) -> list[str]:
+    """Where the guide's frames end before the animation does (their last frame is held)."""
+    if source is None:
+        return []
+    if source.numbers:
+        last = source.numbers[-1]
+        if last >= settings.max_frames - 1:
+            return []
+        return [
+            f"the run's frames end at frame {last}, before the animation's last frame "
+            f"{settings.max_frames - 1} (max_frames {settings.max_frames}): its last frame "
+            "guides the rest"
+        ]
+    if source.count >= settings.max_frames:
+        return []
+    return [
+        f"{source.path} gives {source.count} frame(s) as Deforum extracts them, fewer than "
+        f"max_frames {settings.max_frames}: its last frame guides the rest (Deforum renders as "
+        f"many frames as it extracts: set max_frames to {source.count} to match)"
+    ]
+
+
+def follows_frames(options: RenderOptions, mode: str | None) -> bool:
+    """Whether the clips' guides are read from frames (the run's own, guide_from run; a Video
+    Input animation's video: `wan.render.guide_source`) rather than built by the warp. Such a
+    guide is followed by the dual clock whatever `camera` says: it is what the render is for."""
+    return options.guide_from == "run" or mode == VIDEO_INPUT
+
+
+def guide_used(options: RenderOptions, task: str | None, mode: str | None = None) -> bool:
+    """Whether a clip with a source frame gets a guide: every family in guide mode or when the
+    guide is read from frames (`follows_frames`; `mode` the animation mode); in words mode the
+    text-only models (the guide is their init video) and first-last-frame models (the guide's
+    last frame is where the clip ends)."""
     kind = task_of(task)
-    if options.camera == "guide":
+    if options.camera == "guide" or follows_frames(options, mode):
         return True
     return kind.continues_by == AS_INIT_VIDEO or LAST_IMAGE in kind.inputs
 
 
 def guide_reads_depth(settings: DeforumSettings, options: RenderOptions, task: str | None) -> bool:
-    """Whether the clips' camera guides read depth: guided, 3D, warping with depth."""
+    """Whether the clips' camera guides read depth: guided, 3D, warping with depth, and built
+    by the warp (a guide read from frames needs no depth)."""
     from wan.render.deforum_warp import warp_settings_of
 
+    if follows_frames(options, settings.mode):
+        return False
     warp = warp_settings_of(settings)
     return warp.mode == "3D" and warp.use_depth and guide_used(options, task)
 
@@ -234,13 +282,14 @@ def check_inputs(
     for lora in options.loras:
         if not Path(lora.path).is_file():
             raise OptionsError(f"--lora {lora.path}: no such file; give a .safetensors LoRA file")
-    init_image = checked_init_image(settings, options.init_image)
+    init_image = _init_image(settings, options)
     if is_url(init_image) and not pending_urls:  # intake downloads it before the render
         raise OptionsError(
             f"{init_image_name(init_image, options)} is a URL that was not downloaded; queue the "
             "render with `python -m wan render` or the tab (they download it), or give a file"
         )
-    if task_of(task).first_image == REQUIRED and not init_image:
+    source = frame_source(settings, options)  # the run's frames or the video are there
+    if task_of(task).first_image == REQUIRED and not init_image and source is None:
         raise OptionsError(
             f"{model} is an image-to-video model: its first clip needs "
             "a first image. Give one with --init-image IMG (or Deforum's use_init and init_image), "
@@ -248,6 +297,22 @@ def check_inputs(
         )
     check_last_image(options, task, model)
     return init_image
+
+
+def _init_image(settings: DeforumSettings, options: RenderOptions) -> str | None:
+    """The init image's file: --init-image, else the run's frame --init-frame N, else the
+    settings' init_image when use_init is on (a frame source's first frame stands in for none:
+    the runner's `first_source`)."""
+    if options.init_frame is None:
+        return checked_init_image(settings, options.init_image)
+    if options.init_image:
+        raise OptionsError(
+            f"--init-frame {options.init_frame} and --init-image {options.init_image}: both "
+            "give the init image; keep one"
+        )
+    frame = init_frame_path(settings, options.init_frame)
+    check_image_file(frame, f"--init-frame {options.init_frame} ({frame})")  # header only
+    return frame
 
 
 def check_last_image(options: RenderOptions, task: str | None, model: object) -> None:
@@ -299,6 +364,8 @@ def init_image_name(path: str, options: RenderOptions) -> str:
     """How messages name the init image: by the option that gave it, or the settings' key."""
     if options.init_image:
         return f"--init-image {path}"
+    if options.init_frame is not None:
+        return f"--init-frame {options.init_frame} ({path})"
     return f"init image {path} (the settings' init_image)"
 
 

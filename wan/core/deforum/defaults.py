@@ -64,7 +64,8 @@ MOTION_3D = (
 
 SEED_BEHAVIORS = ("iter", "fixed", "random", "ladder", "alternate", "schedule")
 ANIMATION_MODES = ("2D", "3D", "Video Input", "Interpolation")
-SUPPORTED_MODES = ("2D", "3D")
+# Video Input is rendered as video-to-video: the input video is the guide (wan.render.guide_source)
+SUPPORTED_MODES = ("2D", "3D", "Video Input")
 
 # Plain settings with their defaults and the type they are read as.
 SCALARS = MappingProxyType(
@@ -96,6 +97,11 @@ SCALARS = MappingProxyType(
         # Parseq (wan.core.deforum.parseq); parseq_manifest is read as text or JSON there
         "parseq_use_deltas": (True, bool),
         "parseq_non_schedule_overrides": (True, bool),
+        # Video Input mode: the input video and which of its frames Deforum extracts
+        "video_init_path": ("https://deforum.github.io/a1/V1.mp4", str),
+        "extract_from_frame": (0, int),
+        "extract_to_frame": (-1, int),
+        "extract_nth_frame": (1, int),
     }
 )
 
