@@ -250,7 +250,7 @@ def test_phrases_are_well_formed_for_random_schedules():
         assert phrase.count(" while ") <= 1
 
 
-@pytest.mark.parametrize("mode", ["Video Input", "2d", "", "Interpolation"])
+@pytest.mark.parametrize("mode", ["2d", "", "Interpolation"])
 def test_bad_mode_is_a_plan_error(mode):
     with pytest.raises(PlanError, match="'2D', '3D'") as error:
         analyse_motion({}, mode, 0, 10, WIDTH)

@@ -107,6 +107,8 @@ def test_defaults() -> None:
         "camera_weak": 0.04,
         "camera_strong": 0.1,
         "vace_camera": "control",
+        "init_frame": None,
+        "guide_from": "camera",
     }
 
 
@@ -253,6 +255,7 @@ def test_flags_fill_every_part_of_the_model() -> None:
         "--lang", "zh", "--style", "anime", "--prompt", "1=a fox", "--init-image", "start.png",
         "--no-colour-match", "--crossfade", "--camera", "words", "--camera-weak", "0.1",
         "--camera-strong", "0.3", "--vace-camera", "clock", "--last-image", "end.png",
+        "--init-frame", "3", "--guide-from", "run",
     )  # fmt: skip
     assert options_to_dict(options) == {
         "model": "tiny-vace",
@@ -288,6 +291,8 @@ def test_flags_fill_every_part_of_the_model() -> None:
         "camera_weak": 0.1,
         "camera_strong": 0.3,
         "vace_camera": "clock",
+        "init_frame": 3,
+        "guide_from": "run",
     }
 
 

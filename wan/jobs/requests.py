@@ -65,6 +65,7 @@ def check_request(
     for key in OPTION_IMAGES:
         if options.get(key) is not None:
             _check_image(options[key], f"{OPTIONS_FIELD}.{key}")
+    _check_server_frames(settings, options)
     _check_model_ref(options.get("model"), f"{OPTIONS_FIELD}.model", config)
     enhance = options.get("enhance")
     if isinstance(enhance, Mapping):
@@ -77,6 +78,23 @@ def check_request(
             path = lora.get("path") if isinstance(lora, Mapping) else None
             if isinstance(path, str):
                 _check_lora_path(path, f"{OPTIONS_FIELD}.loras[{index}].path")
+
+
+def _check_server_frames(settings: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+    """A Deforum run's frames and a Video Input video are files on the server: not for a
+    remote request (wan.render.guide_source)."""
+    if str(settings.get("animation_mode", "")).strip() == "Video Input":
+        raise RequestError(
+            f"{SETTINGS_FIELD}.animation_mode 'Video Input': a remote request cannot render a "
+            "video on the server (video_init_path); render it with `python -m wan render` or the "
+            "tab, or use animation_mode 2D or 3D"
+        )
+    if options.get("init_frame") is not None or options.get("guide_from") == "run":
+        key = "init_frame" if options.get("init_frame") is not None else "guide_from"
+        raise RequestError(
+            f"{OPTIONS_FIELD}.{key}: a remote request cannot read a Deforum run's frames on the "
+            f"server; send the first image as {OPTIONS_FIELD}.init_image (a data URL)"
+        )
 
 
 def _check_image(image: Any, field: str) -> None:

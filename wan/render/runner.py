@@ -33,7 +33,7 @@ from wan.host.base import (
 )
 from wan.options.render_options import RenderOptions
 from wan.render import run_folder
-from wan.render.adherence import RenderCamera
+from wan.render.adherence import RenderCamera, measured_motion
 from wan.render.assemble import output_stream
 from wan.render.checkpoints import clip_preview, finished_clips, load_clip, save_clip
 from wan.render.conditioning import continue_request, first_request
@@ -162,6 +162,9 @@ class Runner:
                 request = continue_request(
                     job, clip, previous, reference, depth_of, _last(clip, plan, last)
                 )
+            if job.frame_source is not None and request.guide is not None:
+                requested = measured_motion(request.guide)  # the frames' own camera, not the
+                # schedules' (Video Input has none; a re-render follows what the run did)
             session.timings["guide"] = session.timings.get("guide", 0.0) + (
                 time.perf_counter() - start
             )

@@ -98,6 +98,18 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
                     elem_id="wan_settings_batch",
                 )
                 render_all = gr.Button("Render all", elem_id="wan_render_batch_button")
+            with gr.Row(visible=False) as run_frames_row:
+                init_frame = gr.Number(
+                    value=start["init_frame"],
+                    precision=0,
+                    label="Init frame of the run (-1: none): image models start from it",
+                    elem_id="wan_init_frame",
+                )
+                guide_from = gr.Checkbox(
+                    value=start["guide_from"],
+                    label="Re-render the run: its frames guide Wan (motion kept, flicker gone)",
+                    elem_id="wan_guide_from",
+                )
         with gr.Column(scale=1):
             with gr.Row():
                 model = gr.Dropdown(
@@ -279,7 +291,7 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
         model, size, steps, guidance, seed, loras, lora_strengths, offload, fp8, vae_tiling,
         text_encoder, attention, force, cache, preset, enhance, enhance_lang, enhance_style,
         enhance_model, fps_mode, colour_match, crossfade, init_image, last_image, camera,
-        camera_weak, camera_strong, vace_camera, depth_model,
+        camera_weak, camera_strong, vace_camera, depth_model, init_frame, guide_from,
     ]  # fmt: skip
     source = [source_kind, upload, pasted, run]
     plan_outputs = [message, plan_summary, clip_table, motion_plot, plan_state]
@@ -309,6 +321,12 @@ def build_generate(queue: Any, host: Host) -> GenerateForm:
         source_visibility,
         [source_kind],
         [upload, pasted, run_row],
+        **compat.QUIET,
+    )
+    source_kind.change(
+        lambda kind: compat.update(visible=kind == SOURCE_RUN),
+        [source_kind],
+        [run_frames_row],
         **compat.QUIET,
     )
     # the source the user touched last is the one Plan and Render read

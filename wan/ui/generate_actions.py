@@ -125,7 +125,7 @@ class GenerateActions:
         """(message, summary, clip rows, plot path, plan state)."""
         try:
             source = self.source(kind, upload, pasted, run)
-            values = field_values(fields)
+            values = source.options(field_values(fields))
             checked_init_image(source.settings, values["init_image"])  # exists, or a URL
             options = merge_defaults(self.host.option_defaults(), build_options(values))
             plan, payload = plan_request(source.settings, options, self.host.store_config())
@@ -144,7 +144,7 @@ class GenerateActions:
         without one), no video model: the camera path seen before any GPU minute."""
         try:
             source = self.source(kind, upload, pasted, run)
-            values = field_values(fields)
+            values = source.options(field_values(fields))
             options = merge_defaults(self.host.option_defaults(), build_options(values))
             image = init_image_used(source.settings, values["init_image"])
             if is_url(image):  # the settings' init_image: downloaded as a render would
@@ -161,7 +161,7 @@ class GenerateActions:
         """Queue the job: (message, job id, status line, video)."""
         try:
             source = self.source(kind, upload, pasted, run)
-            values = field_values(fields)
+            values = source.options(field_values(fields))
             overrides, note = self._overrides(source, values, table, state)
             job = self._submit(source, values, overrides)
         except WanError as exc:
@@ -217,7 +217,9 @@ class GenerateActions:
         for key in ("init_image", "last_image"):
             if options.get(key):
                 options[key] = image_data_url(options[key])
-        job = self.queue.submit(source.raw(), options, source="ui", trusted=True, name=source.name)
+        job = self.queue.submit(
+            source.raw(), options, source="ui", trusted=True, name=source.job_name
+        )
         log.info("queued job %s (%s) from the tab", job.id, source.name)
         return job
 
@@ -288,6 +290,10 @@ class GenerateActions:
     def _check_image(self, source: Source, values: Mapping[str, Any]) -> None:
         if image_need(values["model"]) != "required" or values.get("init_image"):
             return
+        if values.get("init_frame") is not None and values["init_frame"] >= 0:
+            return  # the run's frame (checked when the job is prepared)
+        if values.get("guide_from") or source.settings.mode == "Video Input":
+            return  # the run's or the video's first frame
         if source.settings.use_init and source.settings.init_image:
             return
         raise OptionsError(

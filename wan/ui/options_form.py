@@ -55,6 +55,8 @@ FIELDS = (
     "camera_strong",
     "vace_camera",
     "depth_model",
+    "init_frame",
+    "guide_from",
 )
 
 LABELS = {
@@ -88,6 +90,8 @@ LABELS = {
     "vace_camera": "VACE camera",
     "depth_model": "Depth model",
     "prompt_overrides": "Prompt to use (clip table)",
+    "init_frame": "Init frame of the run",
+    "guide_from": "Re-render the run",
 }
 
 
@@ -138,6 +142,10 @@ def build_options(
     for name, value in camera.items():
         _put(data, name, None if value == CAMERA_DEFAULTS[name] else value)
     _put(data, "depth_model", _choice(values.get("depth_model")))
+    # a recent run's own frames: the init frame (empty or below 0: none), and a re-render
+    frame = _whole(values.get("init_frame"))
+    _put(data, "init_frame", None if isinstance(frame, int) and frame < 0 else frame)
+    _put(data, "guide_from", "run" if values.get("guide_from") else None)
     overrides = {str(i): text for i, text in (prompt_overrides or {}).items()}
     _put(data, "prompt_overrides", overrides or None)
     naming = ErrorNaming(_label, lambda loc: value_at(data, loc), json_keys=True)
@@ -179,6 +187,8 @@ def form_values(options: Mapping[str, Any]) -> dict[str, Any]:
         "last_image": None,
         **{name: options.get(name, default) for name, default in CAMERA_DEFAULTS.items()},
         "depth_model": options.get("depth_model") or AUTO,
+        "init_frame": -1 if options.get("init_frame") is None else options["init_frame"],
+        "guide_from": options.get("guide_from") == "run",
     }
 
 

@@ -33,6 +33,19 @@ class Source:
 
     settings: DeforumSettings
     name: str
+    run: bool = False  # a recent Deforum run: its frames lie beside its settings file
+
+    @property
+    def job_name(self) -> str:
+        """The name its job is queued under: a run's settings path (the worker reads the run's
+        frames beside it: init frame, re-render), else `name`."""
+        return self.settings.source if self.run else self.name
+
+    def options(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The tab's field values with the run-only fields cleared for other sources."""
+        if self.run:
+            return values
+        return {**values, "init_frame": None, "guide_from": None}
 
     def raw(self) -> dict[str, Any]:
         """The settings as given (unknown keys kept), for the job queue."""
@@ -68,7 +81,7 @@ def load_source(
         return Source(load_fetching(parse_pasted(pasted)), PASTED)
     if kind == SOURCE_RUN:
         path = run_settings_path(run, output_root)
-        return Source(load_fetching(str(path)), f"{path.parent.name}/{path.name}")
+        return Source(load_fetching(str(path)), f"{path.parent.name}/{path.name}", run=True)
     if kind != SOURCE_FILE:
         raise SettingsError(f"source {kind!r}: choose one of {', '.join(SOURCES)}")
     if not upload:
