@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wan.core.deforum.settings import is_url
+from wan.core.motion import MODES
 from wan.core.plan import init_image_used
 from wan.core.profiles import LAST_IMAGE
 from wan.core.sizes import format_size, parse_size
@@ -130,14 +131,16 @@ class GenerateActions:
             options = merge_defaults(self.host.option_defaults(), build_options(values))
             plan, payload = plan_request(source.settings, options, self.host.store_config())
             rows = clip_rows(payload)
-            plot = plot_plan(source.settings, plan, name=source.name)
+            # Video Input has no camera schedules to draw: its video is the camera
+            camera = source.settings.mode in MODES
+            plot = plot_plan(source.settings, plan, name=source.name) if camera else None
         except WanError as exc:
             return error_text(exc), "", [], None, None
         state = {
             "signature": plan_signature(source.raw(), values["model"]),
             "shown": [row[PROMPT_COLUMN] for row in rows],
         }
-        return "", summary(plan, payload), rows, str(plot), state
+        return "", summary(plan, payload), rows, (str(plot) if plot else None), state
 
     def guide(self, kind, upload, pasted, run, *fields) -> tuple:
         """(message, guide video): the plan's camera guide from the init image (a test card
