@@ -17,8 +17,8 @@ strength_schedule, use_init with init_image, add_soundtrack with soundtrack_path
 manifest (parseq_manifest, parseq_use_deltas, parseq_non_schedule_overrides), whose values
 replace the settings' where Deforum lets them (`wan.core.deforum.parseq`): what the rules below
 say of a schedule then holds for the manifest's values too.
-'Video Input' and 'Interpolation' modes are read (`schedules` evaluates them) and refused by
-the plan.
+'Video Input' renders from its video (`wan.render.guide_source`); 'Interpolation' is read
+(`schedules` evaluates it) and refused by the plan.
 
 The rules are data (`RULES`): the setting, when it counts as in use, and why it is ignored.
 """
