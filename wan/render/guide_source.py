@@ -69,13 +69,14 @@ class FrameSource:
         return min(max(deforum_frame, 0), len(self.picks) - 1)
 
 
-def frame_source(settings: DeforumSettings, options) -> FrameSource | None:
+def frame_source(settings: DeforumSettings, options, digest: bool = True) -> FrameSource | None:
     """The frames the clips follow instead of the warp-built guide: the run's own frames when
-    `options.guide_from` is run, the input video in Video Input mode, else None."""
+    `options.guide_from` is run, the input video in Video Input mode, else None. `digest`:
+    hash the files (the render hash); a check before queueing leaves it out."""
     if options.guide_from == RUN:
-        return run_source(settings, "--guide-from run")
+        return run_source(settings, "--guide-from run", digest)
     if settings.mode == VIDEO_INPUT:
-        return video_source(settings)
+        return video_source(settings, digest)
     return None
 
 
@@ -112,15 +113,15 @@ def run_frames(settings: DeforumSettings, asked_by: str) -> tuple[Path, list[tup
     return folder, found
 
 
-def run_source(settings: DeforumSettings, asked_by: str) -> FrameSource:
-    """The run's frames as a FrameSource (digest of every frame file)."""
+def run_source(settings: DeforumSettings, asked_by: str, digest: bool = True) -> FrameSource:
+    """The run's frames as a FrameSource (with `digest`, that of every frame file)."""
     folder, found = run_frames(settings, asked_by)
     return FrameSource(
         RUN,
         str(folder),
         frames=tuple(str(p) for _, p in found),
         numbers=tuple(n for n, _ in found),
-        digest=_digest([p for _, p in found]),
+        digest=_digest([p for _, p in found]) if digest else "",
     )
 
 
@@ -153,7 +154,7 @@ def _ranges(numbers: list[int]) -> str:
 # Video Input
 
 
-def video_source(settings: DeforumSettings) -> FrameSource:
+def video_source(settings: DeforumSettings, digest: bool = True) -> FrameSource:
     """The input video of a Video Input animation, with the frames Deforum extracts from it.
     A URL is refused (not downloaded here); a relative path is read beside the settings file
     when it is not found from the working folder."""
@@ -181,7 +182,7 @@ def video_source(settings: DeforumSettings) -> FrameSource:
         setting(settings, "extract_nth_frame"),
         f"{settings.source}: {path}",
     )
-    return FrameSource(VIDEO, str(path), picks=picks, digest=_digest([path]))
+    return FrameSource(VIDEO, str(path), picks=picks, digest=_digest([path]) if digest else "")
 
 
 def _local(raw: str, source: str) -> Path | None:

@@ -232,13 +232,13 @@ def follows_frames(options: RenderOptions, mode: str | None) -> bool:
     return options.guide_from == "run" or mode == VIDEO_INPUT
 
 
-def guide_used(options: RenderOptions, task: str | None, mode: str | None = None) -> bool:
-    """Whether a clip with a source frame gets a guide: every family in guide mode or when the
-    guide is read from frames (`follows_frames`; `mode` the animation mode); in words mode the
-    text-only models (the guide is their init video) and first-last-frame models (the guide's
-    last frame is where the clip ends)."""
+def guide_used(options: RenderOptions, task: str | None) -> bool:
+    """Whether a clip with a source frame gets a camera guide built by the warp: every family
+    in guide mode; in words mode the text-only models (the guide is their init video) and
+    first-last-frame models (the guide's last frame is where the clip ends). A guide read from
+    frames (`follows_frames`) is always used."""
     kind = task_of(task)
-    if options.camera == "guide" or follows_frames(options, mode):
+    if options.camera == "guide":
         return True
     return kind.continues_by == AS_INIT_VIDEO or LAST_IMAGE in kind.inputs
 
@@ -288,7 +288,7 @@ def check_inputs(
             f"{init_image_name(init_image, options)} is a URL that was not downloaded; queue the "
             "render with `python -m wan render` or the tab (they download it), or give a file"
         )
-    source = frame_source(settings, options)  # the run's frames or the video are there
+    source = frame_source(settings, options, digest=False)  # the run's frames or video are there
     if task_of(task).first_image == REQUIRED and not init_image and source is None:
         raise OptionsError(
             f"{model} is an image-to-video model: its first clip needs "
