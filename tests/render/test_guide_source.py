@@ -31,7 +31,7 @@ from wan.render.video import read_video_frames, write_video
 
 # Deforum's timestring: <timestring>_settings.txt and the frames <timestring>_<f:09>.png
 STAMP = "20240101120000"
-FRAMES = 9  # Deforum frames of the run (one 9-frame clip at tiny models' 16 fps)
+FRAMES = 5  # Deforum frames of the run (one 5-frame clip at tiny models' 16 fps)
 TINY = ("--size", "64x64", "--steps", "2", "--quiet")
 SETTINGS = {
     "animation_mode": "2D",
@@ -113,9 +113,9 @@ def test_a_rerender_guides_every_clip_with_the_runs_frames(
     assert main([*argv, "--out", str(out)]) == 0, capsys.readouterr().err
     request = seen[0]  # the first clip is guided too: from the run's first frame
     assert request.mode == "t2v" and request.guide is not None
-    assert request.guide.shape == (9, 64, 64, 3) and request.guide_mask.min() == 1
+    assert request.guide.shape == (FRAMES, 64, 64, 3) and request.guide_mask.min() == 1
     source = run_source(load_settings(folder), "test")
-    expected = source_guide(source, 0, 9, 16, 16, (64, 64)).frames
+    expected = source_guide(source, 0, FRAMES, 16, 16, (64, 64)).frames
     assert np.array_equal(request.guide, expected)
     assert not np.array_equal(request.guide[0], request.guide[-1])  # the run's motion
     metadata = json.loads((out / "metadata.json").read_text())
@@ -132,8 +132,8 @@ def test_a_video_input_animation_renders_from_its_video(
     assert request.guide is not None and request.guide_mask.min() == 1
     video = list(read_video_frames(tmp_path / "input.mp4"))
     # Deforum frame f is the f-th extracted frame: every 2nd frame of the video
-    red = [int(request.guide[m, :, :, 0].mean()) for m in range(9)]
-    assert red == pytest.approx([int(video[2 * m][..., 0].mean()) for m in range(9)], abs=3)
+    red = [int(request.guide[m, :, :, 0].mean()) for m in range(FRAMES)]
+    assert red == pytest.approx([int(video[2 * m][..., 0].mean()) for m in range(FRAMES)], abs=3)
     plan = json.loads((out / "plan.json").read_text())
     assert plan["mode"] == "Video Input" and plan["clips"][0]["motion"]["phrase"] == ""
 
@@ -145,8 +145,8 @@ def test_a_video_input_animation_renders_from_its_video(
 @pytest.mark.parametrize(
     ("case", "words"),
     [
-        ("no-such-frame", "--init-frame 42: the run in {folder} has no frame 42; it has 9 "
-                          "frame(s), numbered 0 to 8"),
+        ("no-such-frame", "--init-frame 42: the run in {folder} has no frame 42; it has 5 "
+                          "frame(s), numbered 0 to 4"),
         ("not-a-run", "is not a Deforum run folder: it has no numbered frames"),
         ("missing-video", "setting 'video_init_path': nowhere.mp4 does not exist"),
         ("url-video", "setting 'video_init_path' is a URL ('https://example.com/v.mp4'); it is "
