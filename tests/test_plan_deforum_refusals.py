@@ -23,7 +23,7 @@ HYBRID_ZOOM = {  # as the hybrid-video file Deforum ran: zoom 0 at frame 1, 1 af
 }
 
 
-@pytest.mark.parametrize("mode", ["Video Input", "Interpolation"])
+@pytest.mark.parametrize("mode", ["Interpolation"])  # Video Input renders from its video
 def test_a_mode_wan_cannot_render_is_refused_by_the_plan_naming_mode_and_file(mode):
     settings = parse_settings({"animation_mode": mode}, "run.txt")
     with pytest.raises(PlanError, match=f"^run.txt: animation_mode '{mode}' is a Deforum mode"):

@@ -182,7 +182,7 @@ def build_plan(
         raise PlanError(
             f"{settings.source}: animation_mode '{settings.mode}' is a Deforum mode Wan does not "
             "render yet (`python -m wan schedules` evaluates its schedules); set animation_mode "
-            "to '2D' or '3D'"
+            "to " + " or ".join(f"'{mode}'" for mode in defaults.SUPPORTED_MODES)
         )
     min_new = profile.min_clip_frames  # every clip adds at least this many new frames
     if overlap < 0 or clip_length_up(overlap + min_new) > profile.max_clip_frames:
