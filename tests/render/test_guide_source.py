@@ -17,6 +17,7 @@ from tests.conftest import jobs_in
 from wan.cli.main import main
 from wan.core.deforum.settings import load_settings
 from wan.errors import SettingsError
+from wan.planning.guide_preview import write_guide_preview
 from wan.planning.plan_service import plan_for, plan_payload
 from wan.render import generate as generate_module
 from wan.render.guide_source import (
@@ -204,3 +205,11 @@ def test_the_plan_of_a_video_input_file_has_no_camera_and_follows_the_video(tmp_
     assert clip["motion"]["axes"] == {} and clip["camera_follow"]["mode"] == "guide"
     assert "the input video" in clip["camera_follow"]["describe"]
     assert video_source(settings).count == 20
+
+
+def test_the_camera_preview_of_a_video_input_file_shows_its_video(tmp_path):
+    settings = load_settings(video_settings(tmp_path))
+    preview = write_guide_preview(settings, {"model": "tiny-t2v"}, tmp_path / "guide.mp4")
+    assert preview.frames > 1 and preview.kept == 1.0  # every pixel comes from the video
+    shown = np.stack(list(read_video_frames(preview.video)))
+    assert shown[1].mean() != shown[0].mean()  # the video's frames, not a still

@@ -8,10 +8,10 @@ import argparse
 import sys
 
 from wan.cli.output import print_json
-from wan.core.deforum.settings import load_settings
 from wan.models.catalog import DEFAULT_DEPTH_MODEL
 from wan.models.store import StoreConfig
 from wan.planning.guide_preview import write_guide_preview
+from wan.render.fetch import load_fetching
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_guide(args: argparse.Namespace) -> int:
-    settings = load_settings(args.settings)
+    settings = load_fetching(args.settings)  # a Parseq manifest URL downloaded
     options = {"model": args.model, "size": args.size}
     config = StoreConfig(models_dir_flag=args.models_dir)
     preview = write_guide_preview(

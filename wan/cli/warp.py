@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from wan.cli.output import print_json
-from wan.core.deforum.settings import load_settings
 from wan.errors import SettingsError, WanError
 from wan.models.catalog import DEFAULT_DEPTH_MODEL
 from wan.models.store import StoreConfig
 from wan.render.deforum_warp import warp_chain, warp_settings_of
 from wan.render.depth import DepthEstimator, depth_for_warp
+from wan.render.fetch import load_fetching
 from wan.render.image_header import decode_image
 
 
@@ -45,7 +45,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_warp(args: argparse.Namespace) -> int:
-    settings = load_settings(args.settings)
+    settings = load_fetching(args.settings)  # a Parseq manifest URL downloaded
     image = decode_image(args.image, f"--image {args.image}")
     warp = warp_settings_of(settings)
     depth = _depth(args.depth, image.shape[:2]) if args.depth else None

@@ -25,6 +25,7 @@ from wan.planning.plan_service import plan_for
 from wan.render.camera_guide import plan_guide, shaded, test_card
 from wan.render.deforum_warp import warp_schedules, warp_settings_of
 from wan.render.depth import DepthEstimator, depth_for_warp
+from wan.render.guide_source import frame_source, source_guide
 from wan.render.image_header import decode_image
 from wan.render.video import write_video
 
@@ -68,6 +69,10 @@ def write_guide_preview(
     options = parse_options(options)
     plan = plan_for(settings, options)
     size = choose_size(settings.width, settings.height, plan.model, options.size)
+    frames = frame_source(settings, options, digest=False)
+    if frames is not None:  # a re-render or Video Input: the frames are the guide
+        guide = source_guide(frames, 0, plan.model_frames, plan.fps, plan.model_fps, size.size)
+        return _written(guide, plan, size.size, out, started, None, ())
     source = (
         decode_image(image, f"{image_name} {image}", size.size)
         if image
@@ -85,17 +90,22 @@ def write_guide_preview(
     finally:
         if estimator is not None:
             estimator.close()
+    depth_used = str(estimator.info.path) if estimator is not None else None
+    return _written(guide, plan, size.size, out, started, depth_used, tuple(notes))
+
+
+def _written(guide, plan, size, out, started: float, depth_model, notes) -> GuidePreview:
     video = write_video(shaded(guide), out, plan.model_fps, keep_frames=False)
     return GuidePreview(
         video=video.path,
         frames=video.frames,
         fps=plan.model_fps,
-        size=size.size,
+        size=size,
         clips=len(plan.clips),
         seconds=time.perf_counter() - started,
         kept=float(guide.masks[-1].mean()),
-        depth_model=str(estimator.info.path) if estimator is not None else None,
-        notes=tuple(notes),
+        depth_model=depth_model,
+        notes=notes,
     )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from wan.errors import SettingsError
+from wan.errors import SettingsError, in_source
 
 HISTOGRAM_BINS = 1024  # Deforum's depth equalisation
 TRANSLATION_SCALE_3D = 1.0 / 200.0
@@ -301,10 +301,13 @@ def warp_schedules(settings) -> dict[str, np.ndarray]:
     """Every schedule the warp reads, evaluated per frame as Deforum does."""
     from wan.core.deforum.schedules import evaluate_schedule
 
-    return {
-        name: evaluate_schedule(settings.schedules[name], settings.max_frames, settings.seed, name)
-        for name in WARP_SCHEDULES
-    }
+    with in_source(settings.source):  # a schedule's error names the settings file
+        return {
+            name: evaluate_schedule(
+                settings.schedules[name], settings.max_frames, settings.seed, name
+            )
+            for name in WARP_SCHEDULES
+        }
 
 
 def frame_motion(schedules, frame: int) -> FrameMotion:
