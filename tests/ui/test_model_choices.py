@@ -95,12 +95,16 @@ def test_lora_files_are_found_in_subfolders(tmp_path):
 
 def test_the_memory_estimate_is_shown_for_this_machine(host, idle_queue):
     actions = GenerateActions(idle_queue, host)
-    text = actions.estimate("tiny-t2v", "64x64", "auto", "auto", "auto", "auto", "auto", False)
+    text = actions.estimate(
+        "tiny-t2v", "64x64", "auto", "auto", "auto", "auto", "auto", False, "quality"
+    )
     assert text.startswith("**Memory plan** on ") and "at 64x64, 17 frames per clip" in text
-    forced = actions.estimate("Wan2.1-T2V-1.3B", "auto", "none", "on", "auto", "auto", "auto", 0)
+    forced = actions.estimate(
+        "Wan2.1-T2V-1.3B", "auto", "none", "on", "auto", "auto", "auto", 0, "quality"
+    )
     assert "fp8: set by you" in forced or "Does not fit" in forced
     assert "Offload 'everywhere'" in actions.estimate(
-        "tiny-t2v", "auto", "everywhere", "auto", "auto", "auto", "auto", False
+        "tiny-t2v", "auto", "everywhere", "auto", "auto", "auto", "auto", False, "quality"
     )
 
 
