@@ -92,6 +92,7 @@ def probe_system() -> SystemInfo:
         accelerator = "cuda"
         name = torch.cuda.get_device_name(0)
         free_vram, total_vram = torch.cuda.mem_get_info(0)
+        free_vram, total_vram = process_vram_cap(torch, free_vram, total_vram)
     elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         accelerator, name = "mps", "Apple GPU"
     total_ram, free_ram = ram_bytes()
@@ -106,6 +107,21 @@ def probe_system() -> SystemInfo:
         total_ram=total_ram,
         free_ram=free_ram,
     )
+
+
+def process_vram_cap(torch, free: int, total: int) -> tuple[int, int]:
+    """(free, total) VRAM within `torch.cuda.set_per_process_memory_fraction`, when one is set.
+
+    A process sharing a GPU, or a benchmark emulating a smaller card (benchmarks/gpu_acceptance.py
+    sets 16 GB on a larger GPU), caps what torch may allocate below what the card has free: the
+    planner must see that cap, not the card.
+    """
+    getter = getattr(torch.cuda, "get_per_process_memory_fraction", None)  # torch >= 2.8
+    fraction = float(getter(0)) if getter is not None else 1.0
+    if fraction >= 1.0:
+        return free, total
+    cap = int(total * fraction)
+    return max(0, min(free, cap - int(torch.cuda.memory_reserved(0)))), cap
 
 
 def peak_rss_bytes() -> int:
