@@ -1,8 +1,11 @@
-"""The animation both render benchmarks use: a 2D Deforum settings dict for the tiny-t2v smoke
-model, the frame count that plans N full clips, and small parsing helpers."""
+"""The animation the render benchmarks use: a 2D Deforum settings dict for the tiny-t2v smoke
+model (or any model), the frame count that plans N full clips, small parsing helpers, and the
+peak resident memory of a phase (Linux: VmHWM, reset through /proc/self/clear_refs)."""
 
 from __future__ import annotations
 
+import re
+import resource
 import sys
 from pathlib import Path
 
@@ -17,12 +20,12 @@ MODEL = "tiny-t2v"
 SEED = 7
 
 
-def settings_dict(max_frames: int, width: int, height: int) -> dict:
+def settings_dict(max_frames: int, width: int, height: int, model: str = MODEL) -> dict:
     """A 2D Deforum animation at the model's fps: camera motion, two prompts, strength 0.65."""
     return {
         "animation_mode": "2D",
         "max_frames": max_frames,
-        "fps": profile_for(MODEL).native_fps,
+        "fps": profile_for(model).native_fps,
         "W": width,
         "H": height,
         "seed": SEED,
@@ -48,10 +51,29 @@ def frames_for(clips: int) -> int:
     return frames
 
 
-def planned(settings: DeforumSettings) -> GenerationPlan:
-    return build_plan(settings, profile_for(MODEL), seed=SEED, overlap=CONTINUATION_OVERLAP)
+def planned(settings: DeforumSettings, model: str = MODEL) -> GenerationPlan:
+    return build_plan(settings, profile_for(model), seed=SEED, overlap=CONTINUATION_OVERLAP)
 
 
 def size_text(text: str) -> tuple[int, int]:
     width, height = (int(v) for v in text.lower().split("x"))
     return width, height
+
+
+def reset_peak_rss() -> bool:
+    """Start a new resident-memory high-water mark for this process (Linux); False elsewhere."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss() -> int:
+    """Bytes: the high-water mark since the last reset (VmHWM), else the process's ru_maxrss."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) * 1024
+    except (OSError, AttributeError):
+        scale = 1 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale

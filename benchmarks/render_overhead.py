@@ -18,10 +18,21 @@
    render` of a 2-clip and a 12-clip Deforum settings file, each in a fresh process under a
    small wrapper that prints `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` after its one
    child: the render's peak RSS.
+3. `--full-size` (instead of 1 and 2): the same comparison at real size on the CPU. A
+   Wan2.1-T2V-1.3B with random weights (full-size transformer and VAE; `random_models.py`) is
+   built once in bfloat16, then one 832x480, 9-frame, 2-step clip is made by plain diffusers
+   (`WanPipeline.from_pretrained` and one call) and by `Runner.run`, in that order, in one
+   process, and each phase is compared: load, denoise (text encoding and steps), decode, and
+   their total; ours' writing (mp4, run folder) is shown apart. Peak RSS is each side's own
+   high-water mark. The text encoder is a one-layer, 4096-wide UMT5 stand-in: it is the same
+   model on both sides and UMT5-XXL would only add the same 23 GB of float32 to each.
+   Measured on the 2-core development VM: see the README's "For developers".
 
     .venv/bin/python benchmarks/render_overhead.py [--quick] [--size 640x640] [--steps N]
         [--clips 3] [--rounds 2] [--mem-size 256x256] [--mem-steps 2] [--mem-clips 2 12]
         [--mem-repeat 1]
+    .venv/bin/python benchmarks/render_overhead.py --full-size [--size 832x480] [--frames 9]
+        [--steps 2]
 """
 
 from __future__ import annotations
@@ -41,7 +52,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from render_common import MODEL, frames_for, planned, settings_dict, size_text
+from random_models import BuildSpec, build_model
+from render_common import (
+    MODEL,
+    frames_for,
+    peak_rss,
+    planned,
+    reset_peak_rss,
+    settings_dict,
+    size_text,
+)
 from render_memory import measure_memory
 
 from wan.core.deforum.settings import DeforumSettings, parse_settings
@@ -383,7 +403,142 @@ def measure_overhead(args, tmp: Path) -> float:
 
 
 # ----------------------------------------------------------------------------------------------
-# 2. Memory growth with clip count
+# 2. Memory growth with clip count: render_memory.py
+
+# ----------------------------------------------------------------------------------------------
+# 3. Real size on the CPU
+
+FULL_MODEL = "Wan2.1-T2V-1.3B"
+
+
+def measure_full_size(args, tmp: Path) -> float:
+    """Plain diffusers, then Runner.run, on one full-size 1.3B clip; returns the total ratio."""
+    import gc
+
+    width, height = size_text(args.size)
+    start = time.perf_counter()
+    spec = BuildSpec(FULL_MODEL, text="narrow", device="cpu", dtype="bfloat16")
+    built = build_model(spec, tmp / FULL_MODEL, tmp / "shared")
+    print(
+        f"built {FULL_MODEL} with random weights ({built.bytes_written / 1e9:.2f} GB bfloat16, "
+        f"narrow UMT5 stand-in) in {time.perf_counter() - start:.0f} s: fill "
+        f"{built.seconds['fill']:.1f} s, safetensors write {built.seconds['write']:.1f} s "
+        f"({built.bytes_written / 1e9 / built.seconds['write']:.2f} GB/s); detected as "
+        f"{built.detected}"
+    )
+    folder = str(tmp / FULL_MODEL)
+    settings = parse_settings(settings_dict(args.frames, width, height, folder))
+    plan = planned(settings, folder)
+    host = StandaloneHost(output_dir=str(tmp / "outputs"), lora_folders=[str(tmp / "loras")])
+    options = parse_options({"model": folder, "size": args.size, "steps": args.steps})
+    job = prepare_job(plan, settings, options, host.store_config(), host.lora_dirs())
+    request = first_request(job, plan.clips[0], None)
+    print(
+        f"one clip: {job.width}x{job.height}, {request.num_frames} frames, {job.steps} steps, "
+        f"guidance {job.guidance:g}, {job.dtype} on the CPU ({os.cpu_count()} cores)"
+    )
+
+    reset_peak_rss()
+    phases, frames = bare_clip(job, request)
+    phases["peak_rss"] = peak_rss()
+    gc.collect()
+    bare = phases
+    print(f"  diffusers: {_phase_line(bare)}")
+
+    reset_peak_rss()
+    previews = [0.0]
+    original = runner_module.clip_preview
+
+    def timed_preview(*a, **k):
+        began = time.perf_counter()
+        try:
+            return original(*a, **k)
+        finally:
+            previews[0] += time.perf_counter() - began
+
+    runner_module.clip_preview = timed_preview
+    try:
+        began = time.perf_counter()
+        result = Runner().run(plan=plan, options=options, host=host, run_dir=tmp / "full_run")
+        wall = time.perf_counter() - began
+    finally:
+        runner_module.clip_preview = original
+    timings = json.loads((result.run_dir / "metadata.json").read_text())["timings"]
+    writing = timings.get("write", 0.0) + previews[0]
+    ours = {
+        "load": timings["load"],
+        "denoise": timings["denoise"],
+        "decode": timings["decode"],
+        "total": wall - writing,
+        "peak_rss": peak_rss(),
+    }
+    print(f"  ours:      {_phase_line(ours)} (+ {writing:.1f} s writing mp4s and the run folder)")
+    same = np.array_equal(load_clip(result.run_dir, 0)[0], frames)
+    print(f"{'phase':>8} {'diffusers s':>12} {'ours s':>9} {'ours/diffusers':>15}")
+    for name in ("load", "denoise", "decode", "total"):
+        print(f"{name:>8} {bare[name]:12.2f} {ours[name]:9.2f} {ours[name] / bare[name]:15.3f}")
+    rss = ours["peak_rss"] / bare["peak_rss"]
+    print(
+        f"peak RSS: diffusers {bare['peak_rss'] / 2**30:.2f} GiB, ours "
+        f"{ours['peak_rss'] / 2**30:.2f} GiB, ours/diffusers {rss:.3f}"
+    )
+    print(f"same frames as diffusers: {same}")
+    ratio = ours["total"] / bare["total"]
+    print(f"full-size overhead ratio (ours / diffusers, total): {ratio:.3f}")
+    return ratio
+
+
+def bare_clip(job: RenderJob, request: ClipRequest) -> tuple[dict, np.ndarray]:
+    """Plain diffusers: from_pretrained, flow shift, one call timed by its step callbacks."""
+    import torch
+    from diffusers import WanPipeline
+
+    start = time.perf_counter()
+    pipe = WanPipeline.from_pretrained(
+        str(job.model_path), torch_dtype=getattr(torch, job.dtype), local_files_only=True
+    )
+    if job.flow_shift is not None:
+        config = pipe.scheduler.config
+        pipe.scheduler = type(pipe.scheduler).from_config(config, flow_shift=job.flow_shift)
+    pipe.set_progress_bar_config(disable=True)
+    loaded = time.perf_counter()
+    stamps: list[float] = []
+
+    def on_step(_pipe, _step, _timestep, tensors):
+        stamps.append(time.perf_counter())
+        return tensors
+
+    call = direct_call(request, pipe.scheduler)
+    output = pipe(
+        prompt=call.prompt,
+        negative_prompt=call.negative_prompt,
+        height=call.height,
+        width=call.width,
+        num_frames=call.num_frames,
+        num_inference_steps=call.steps,
+        guidance_scale=call.guidance,
+        generator=torch.Generator(device="cpu").manual_seed(call.seed),
+        output_type="np",
+        callback_on_step_end=on_step,
+    )
+    frames = np.clip(np.rint(np.asarray(output.frames)[0] * 255.0), 0, 255).astype(np.uint8)
+    done = time.perf_counter()
+    del pipe, output
+    phases = {
+        "load": loaded - start,
+        "denoise": stamps[-1] - loaded,
+        "decode": done - stamps[-1],
+        "total": done - start,
+    }
+    return phases, frames
+
+
+def _phase_line(phases: dict) -> str:
+    return (
+        f"load {phases['load']:.1f} s, denoise {phases['denoise']:.1f} s, decode "
+        f"{phases['decode']:.1f} s, total {phases['total']:.1f} s, peak RSS "
+        f"{phases['peak_rss'] / 2**30:.2f} GiB"
+    )
 
 
 def main() -> int:
@@ -404,7 +559,15 @@ def main() -> int:
     parser.add_argument(
         "--mem-repeat", type=int, default=1, help="renders per clip count (median; default 1)"
     )
+    parser.add_argument(
+        "--full-size",
+        action="store_true",
+        help="instead: a random-weight Wan2.1-T2V-1.3B at 832x480, ours vs diffusers (minutes)",
+    )
+    parser.add_argument("--frames", type=int, default=9, help="--full-size: frames of the clip")
     args = parser.parse_args()
+    if args.full_size:
+        args.size, args.steps = args.size or "832x480", args.steps or 2
     quick = {"size": "64x64", "steps": 2, "rounds": 1, "mem_size": "64x64"}
     full = {"size": "640x640", "steps": 0, "rounds": 2, "mem_size": "256x256"}  # 0: calibrate
     for name, value in (quick if args.quick else full).items():
@@ -416,6 +579,9 @@ def main() -> int:
     try:
         if not os.environ.get(ENV_SMOKE_DIR, "").strip():
             os.environ[ENV_SMOKE_DIR] = str(tmp / "smoke")
+        if args.full_size:
+            print("3. full-size overhead on the CPU (random weights)")
+            return 0 if measure_full_size(args, tmp) > 0 else 1
         ensure_smoke_model(MODEL)
         if args.quick:
             print("quick run: small sizes, figures are not the goals' measurements")
