@@ -59,12 +59,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from random_models import BuildSpec, build_model, write_json
+from random_models import BuildSpec, build_model, transformer_cache, write_json
 from render_common import peak_rss, planned, reset_peak_rss, settings_dict
 
 from wan.core.deforum.settings import parse_settings
 from wan.errors import WanError
 from wan.host.standalone import StandaloneHost
+from wan.models.catalog import get_entry
 from wan.models.identify import profile_for
 from wan.options.render_options import parse_options
 from wan.render.conditioning import first_request
@@ -87,7 +88,6 @@ TINY = {  # the smoke model of each family (--tiny)
     "Wan2.2-TI2V-5B": "tiny-ti2v",
     "Wan2.2-T2V-A14B": "tiny-t2v-a14b",
 }
-SHARES = {"Wan2.2-T2V-A14B": "Wan2.1-T2V-14B"}  # builds from the other's transformer files
 EXIT_NEEDS_CUDA = 2
 
 log = logging.getLogger("gpu_acceptance")
@@ -402,20 +402,23 @@ def run(args) -> list[dict]:
             record["ratios"] = ratios(ours, bare)
             print(row_text(record), flush=True)
             _save(args, records, started)
-            later = [m for m, _ in runs[index + 1 :]]
-            if (
-                not args.keep
-                and model not in later
-                and not any(SHARES.get(m) == model for m in later)
-            ):
-                shutil.rmtree(folder, ignore_errors=True)
-                cache = f"transformer-{_built_id(args, model)}-{args.dtype}"
-                shutil.rmtree(work / "shared" / cache, ignore_errors=True)
+            later = {m for m, _ in runs[index + 1 :]}
+            if not args.keep and model not in later:
+                free_disk(args, model, later, work)
     finally:
         set_budget(None)
         if not args.work and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     return records
+
+
+def free_disk(args, model: str, later: set[str], work: Path) -> None:
+    """Delete a model once its runs are over, and its transformer unless a later model shares
+    it (the A14B experts are the 14B's files)."""
+    shutil.rmtree(work / "models" / model, ignore_errors=True)
+    mine = transformer_cache(get_entry(_built_id(args, model)), args.dtype)
+    if all(transformer_cache(get_entry(_built_id(args, m)), args.dtype) != mine for m in later):
+        shutil.rmtree(work / "shared" / mine, ignore_errors=True)
 
 
 def _built_id(args, model: str) -> str:

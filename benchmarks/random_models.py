@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,14 @@ def transformer_config(entry: CatalogEntry) -> tuple[str, dict[str, Any]]:
         kwargs |= {"vace_layers": list(shape.vace_layers), "vace_in_channels": 96}
         return "WanVACETransformer3DModel", kwargs
     return "WanTransformer3DModel", kwargs
+
+
+def transformer_cache(entry: CatalogEntry, dtype: str) -> str:
+    """The shared folder's name for this transformer: models of one architecture (Wan2.1-T2V-14B
+    and each Wan2.2-T2V-A14B expert) share one set of files."""
+    cls_name, kwargs = transformer_config(entry)
+    digest = zlib.crc32(json.dumps(kwargs, sort_keys=True, default=list).encode())
+    return f"transformer-{cls_name}-{digest:08x}-{dtype}"
 
 
 def text_encoder_config(kind: str, vocab_size: int) -> dict[str, Any]:
@@ -248,12 +257,12 @@ def build_model(
     if spec.text == "xxl" or entry.smoke:
         _check_count(entry, "text_encoder", components["text_encoder"])
     parts = [
-        ("text_encoder", f"umt5-{spec.text}-{vocab}", components["text_encoder"]),
-        ("vae", f"vae-z{sig.vae_z_dim}-{'smoke' if entry.smoke else 'full'}", vae_meta),
-        ("transformer", f"transformer-{entry.id}", components["transformer"]),
+        ("text_encoder", f"umt5-{spec.text}-{vocab}-{spec.dtype}", components["text_encoder"]),
+        ("vae", f"vae-z{sig.vae_z_dim}-{_size(entry)}-{spec.dtype}", vae_meta),
+        ("transformer", transformer_cache(entry, spec.dtype), components["transformer"]),
     ]
     for name, key, meta in parts:
-        _one_component(spec, name, shared / f"{key}-{spec.dtype}", meta, folder, report, log)
+        _one_component(spec, name, shared / key, meta, folder, report, log)
     if sig.experts == 2:  # the second expert shares the first's files
         link_tree(folder / "transformer", folder / "transformer_2")
         report.linked.append("transformer_2")
@@ -267,6 +276,10 @@ def build_model(
             f"{'; '.join(match.differences)}), built to imitate {entry.id}"
         )
     return report
+
+
+def _size(entry: CatalogEntry) -> str:
+    return "smoke" if entry.smoke else "full"
 
 
 def _vae_module(wan22: bool, smoke: bool) -> Any:
