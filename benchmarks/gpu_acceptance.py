@@ -24,17 +24,21 @@ on one. This one command builds the models, runs them, and brings back figures.
    still brings back what finished).
 
 Time (`--quick`: 1.3B, 5B and 14B at 16 GB; must stay under 8 minutes on one H200).
-Measured here (2-core VM, CPU): random fill + safetensors write of the full-size 1.3B
-transformer and VAE (3.1 GB bf16): fill 20-24 s on the CPU, write 0.27 GB/s; configs and
-tokenizer 0.4 s per model. On the GPU the fill is a few ms per GB; the write is bounded by the
-device-to-host copy and the disk: about 1 GB/s expected on a 16-core NVMe machine, so the
-54 GB `--quick` writes (UMT5-XXL 11.4, 14B 28.6, 5B 11.4, 1.3B 3.1) take about 1 minute.
-Estimated on an H200 (not measured: no GPU here), both sides together per model: 1.3B at
-832x480x81 about 50 s (2 loads of 14 GB from the page cache, 2x2 steps of ~2 s, 2 decodes of
-~8 s); 5B at 1280x704x121 about 100 s (group offload under 16 GB: steps ~8 s, decodes ~25 s);
-14B at 1280x720x81 about 200 s (28.6 GB of weights group-offloaded through a 16 GB cap: steps
-~30 s with CFG, loads ~25 s, decodes ~20 s). Total about 7 minutes; `--deadline` (default 450 s
-with --quick) skips the runs that would start after it, and says so.
+Measured here (the 2-core development VM, shared, CPU only): building the full-size 1.3B
+transformer and VAE (3.1 GB bf16) took 31-43 s: in-place fill on the CPU 14-24 s, save_pretrained
+8-11 s (0.27-0.38 GB/s; this VM's disk writes 0.14 GB/s with fdatasync, and safetensors' own
+copy runs at 0.17-0.27 GB/s here under contention); configs, tokenizer and model_index 0.04-0.4 s
+per model; detection milliseconds. The whole `--tiny` run: 15.5 s of CPU time.
+Estimated for the H200 machine (not measured: no GPU here): the fill is milliseconds per GB on
+the GPU; the write is bounded by the device-to-host copy and the disk, about 1-2 GB/s, so the
+54 GB of `--quick` (UMT5-XXL 11.4, 14B 28.6, 5B 11.4 with its VAE, 1.3B 3.1) take 30-55 s (at
+this VM's rate it would be 2.5-3.5 minutes). Then, both paths together per model: 1.3B at
+832x480x81 about 60 s (two loads of 14 GB from the page cache, 2x2 steps of about 2 s, UMT5-XXL
+on the CPU when the plan puts it there, 2 decodes of about 8 s); 5B at 1280x704x121 about 100 s
+(offloaded under 16 GB: steps about 8 s, decodes about 25 s); 14B at 1280x720x81 about 200 s
+(28.6 GB of weights offloaded through a 16 GB cap: steps about 30 s with CFG, loads about 25 s,
+decodes about 20 s). Total about 7 minutes. `--deadline` (450 s with --quick) skips the runs that
+would start after it, and the JSON keeps what finished.
 
     python benchmarks/gpu_acceptance.py --quick --out $OUT/gpu_acceptance.json
     python benchmarks/gpu_acceptance.py [--models ID ...] [--budgets 16 24] [--work DIR] [--keep]
