@@ -215,8 +215,10 @@ def run_ours(clip: Clip) -> tuple[Side, dict]:
         )
         info["final_plan"] = after
         side.ok = True
-    except (WanError, RuntimeError) as exc:  # OOM twice is a RenderError naming what was tried
-        side.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except Exception as exc:  # OOM twice is a RenderError naming what was tried; any other
+        side.error = _error_text(exc)  # failure is recorded too: the GPU is lent for minutes
+        if not isinstance(exc, WanError):
+            log.exception("our path failed on %s", clip.folder.name)
         info.setdefault("oom_step_down", "")
         info["final_plan"] = session.plan if session is not None else None
     finally:
@@ -224,6 +226,11 @@ def run_ours(clip: Clip) -> tuple[Side, dict]:
             session.close()
         del session
     return end_side(side, started), info
+
+
+def _error_text(exc: BaseException) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first[:200]}"
 
 
 def _now() -> float:
@@ -275,10 +282,10 @@ def run_bare(clip: Clip, plan: Any, device: str) -> Side:
         side.frames = np.clip(np.rint(frames * 255.0), 0, 255).astype(np.uint8)
         _step_times(side, called, stamps, time.perf_counter())
         side.ok = True
-    except (RuntimeError, ValueError) as exc:
+    except Exception as exc:
+        side.error = ("out of memory: " if is_oom(exc) else "") + _error_text(exc)
         if not is_oom(exc):
-            raise
-        side.error = "out of memory: " + str(exc).splitlines()[0][:160]
+            log.exception("bare diffusers failed on %s", clip.folder.name)
     finally:
         del pipe
     return end_side(side, started)
@@ -383,10 +390,16 @@ def run(args) -> list[dict]:
                 continue
             set_budget(None)
             folder = work / "models" / model
-            if model not in built:
-                built[model] = build(args, model, folder, work / "shared", device)
-            record["build"] = built[model]
-            clip = prepare_clip(folder, host, args.frames)
+            try:
+                if model not in built:
+                    built[model] = build(args, model, folder, work / "shared", device)
+                record["build"] = built[model]
+                clip = prepare_clip(folder, host, args.frames)
+            except Exception as exc:  # recorded; the other models still run
+                log.exception("could not build or plan %s", model)
+                record["error"] = _error_text(exc)
+                _save(args, records, started)
+                continue
             record["clip"] = {
                 "size": [clip.job.width, clip.job.height],
                 "frames": clip.request.num_frames,
@@ -486,6 +499,8 @@ def row_text(r: dict) -> str:
     card = "cpu" if r["budget_gib"] is None else f"{r['budget_gib']:g}G"
     if "skipped" in r:
         return f"{r['model']:18s} {card:>5s} skipped: {r['skipped']}"
+    if "error" in r:
+        return f"{r['model']:18s} {card:>5s} FAILED before the runs: {r['error']}"
     ours, bare = r["ours"], r["bare"]
     oom = "yes" if r.get("oom_step_down") or not ours["ok"] else "no"
     ratio = r["ratios"].get("total")
@@ -556,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{HEADER}")
     for record in records:
         print(row_text(record))
-    failed = [r["model"] for r in records if "ours" in r and not r["ours"]["ok"]]
+    failed = [r["model"] for r in records if "error" in r or ("ours" in r and not r["ours"]["ok"])]
     print(f"done in {time.perf_counter() - began:.0f} s; our path failed on: {failed or 'none'}")
     return 1 if failed else 0
 
