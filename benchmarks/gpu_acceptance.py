@@ -531,7 +531,13 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--tiny", action="store_true", help="smoke-size models on the CPU")
     parser.add_argument("--models", nargs="+", default=None, choices=MODELS)
     parser.add_argument("--budgets", nargs="+", type=float, default=None, help="GiB (16 24)")
-    parser.add_argument("--out", default=None, help="JSON results (rewritten after every run)")
+    parser.add_argument(
+        "--out",
+        default=os.path.join(os.environ["OUT"], "gpu_acceptance.json")
+        if "OUT" in os.environ
+        else None,
+        help="JSON results, rewritten after every run (default: $OUT/gpu_acceptance.json if set)",
+    )
     parser.add_argument("--work", default=None, help="where models are built (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the built models")
     parser.add_argument(

@@ -418,6 +418,9 @@ def measure_full_size(args, tmp: Path) -> float:
     """Plain diffusers, then Runner.run, on one full-size 1.3B clip; returns the total ratio."""
     import gc
 
+    from diffusers.utils import logging as diffusers_logging
+
+    diffusers_logging.disable_progress_bar()
     width, height = size_text(args.size)
     start = time.perf_counter()
     spec = BuildSpec(FULL_MODEL, text="narrow", device="cpu", dtype="bfloat16")
