@@ -8,6 +8,7 @@ import re
 import resource
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,3 +78,44 @@ def peak_rss() -> int:
     except (OSError, AttributeError):
         scale = 1 if sys.platform == "darwin" else 1024
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def bare_memory_setup(pipe: Any, plan: Any, device: str) -> None:
+    """The plan's knobs as a diffusers user writes them (no wan code)."""
+    import torch
+
+    experts = [pipe.transformer, getattr(pipe, "transformer_2", None)]
+    experts = [m for m in experts if m is not None]
+    if plan is not None and plan.fp8:
+        for module in experts:
+            module.enable_layerwise_casting(
+                storage_dtype=torch.float8_e4m3fn, compute_dtype=module.dtype
+            )
+    if plan is not None and plan.vae_tiling:
+        pipe.vae.enable_tiling()
+    if device == "cpu":
+        return
+    if plan is None or plan.offload == "none":
+        pipe.to(device)
+    elif plan.offload == "model":
+        pipe.enable_model_cpu_offload(device=device)
+        if plan.text_encoder_on_cpu:
+            from accelerate.hooks import remove_hook_from_module
+
+            remove_hook_from_module(pipe.text_encoder, recurse=True)
+            pipe.text_encoder.to("cpu")
+    else:
+        from diffusers.hooks import apply_group_offloading
+
+        stream = bool(plan.use_stream)
+        common = {"onload_device": device, "offload_device": "cpu", "use_stream": stream}
+        common["non_blocking"] = stream
+        for module in experts:
+            if plan.offload == "group_block":
+                module.enable_group_offload(
+                    offload_type="block_level", num_blocks_per_group=1, **common
+                )
+            else:
+                module.enable_group_offload(offload_type="leaf_level", **common)
+        pipe.vae.enable_group_offload(offload_type="leaf_level", **common)
+        apply_group_offloading(pipe.text_encoder, offload_type="leaf_level", **common)

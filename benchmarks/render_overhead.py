@@ -20,8 +20,9 @@
    child: the render's peak RSS.
 3. `--full-size` (instead of 1 and 2): the same comparison at real size on the CPU. A
    Wan2.1-T2V-1.3B with random weights (full-size transformer and VAE; `random_models.py`) is
-   built once in bfloat16, then one 832x480, 9-frame, 2-step clip is made by plain diffusers
-   (`WanPipeline.from_pretrained` and one call) and by `Runner.run`, in that order, in one
+   built once in bfloat16, then one 832x480, 9-frame, 2-step clip is made by `Runner.run` and
+   by plain diffusers (`WanPipeline.from_pretrained`, the memory plan ours chose as plain
+   diffusers calls, e.g. VAE tiling when RAM is short, and one call), in that order, in one
    process, and each phase is compared: load, denoise (text encoding and steps), decode, and
    their total; ours' writing (mp4, run folder) is shown apart. Peak RSS is each side's own
    high-water mark. The text encoder is a one-layer, 4096-wide UMT5 stand-in: it is the same
@@ -58,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from random_models import BuildSpec, build_model
 from render_common import (
     MODEL,
+    bare_memory_setup,
     frames_for,
     peak_rss,
     planned,
@@ -70,7 +72,9 @@ from render_memory import measure_memory
 from wan.core.deforum.settings import DeforumSettings, parse_settings
 from wan.core.plan import GenerationPlan
 from wan.host.standalone import StandaloneHost
+from wan.models.optimize import choose_plan
 from wan.models.smoke import ENV_SMOKE_DIR, ensure_smoke_model
+from wan.models.system import probe_system
 from wan.options.render_options import RenderOptions, parse_options
 from wan.render import runner as runner_module
 from wan.render.checkpoints import load_clip
@@ -447,13 +451,11 @@ def measure_full_size(args, tmp: Path) -> float:
         f"guidance {job.guidance:g}, {job.dtype} on the CPU ({os.cpu_count()} cores)"
     )
 
-    reset_peak_rss()
-    phases, frames = bare_clip(job, request)
-    phases["peak_rss"] = peak_rss()
-    gc.collect()
-    bare = phases
-    print(f"  diffusers: {_phase_line(bare)}")
-
+    system = probe_system()  # the plan ModelSession will choose, for diffusers' side too
+    memory = choose_plan(
+        job.entry, job.width, job.height, request.num_frames, system.free_vram,
+        system.free_ram, system.has_accelerator, {},
+    )  # fmt: skip
     reset_peak_rss()
     previews = [0.0]
     original = runner_module.clip_preview
@@ -472,7 +474,8 @@ def measure_full_size(args, tmp: Path) -> float:
         wall = time.perf_counter() - began
     finally:
         runner_module.clip_preview = original
-    timings = json.loads((result.run_dir / "metadata.json").read_text())["timings"]
+    metadata = json.loads((result.run_dir / "metadata.json").read_text())
+    timings = metadata["timings"]
     writing = timings.get("write", 0.0) + previews[0]
     ours = {
         "load": timings["load"],
@@ -481,7 +484,17 @@ def measure_full_size(args, tmp: Path) -> float:
         "total": wall - writing,
         "peak_rss": peak_rss(),
     }
+    used = ((metadata.get("session") or {}).get("memory_plan") or {}).get("plan")
+    print(f"memory plan: {used} (free RAM {system.free_ram / 2**30:.1f} GiB at the start)")
+    if used != memory.summary:
+        print(f"WARNING: diffusers' side gets {memory.summary}: the free RAM changed meanwhile")
     print(f"  ours:      {_phase_line(ours)} (+ {writing:.1f} s writing mp4s and the run folder)")
+    gc.collect()
+
+    reset_peak_rss()
+    bare, frames = bare_clip(job, request, memory)
+    bare["peak_rss"] = peak_rss()
+    print(f"  diffusers: {_phase_line(bare)} (the same memory settings)")
     same = np.array_equal(load_clip(result.run_dir, 0)[0], frames)
     print(f"{'phase':>8} {'diffusers s':>12} {'ours s':>9} {'ours/diffusers':>15}")
     for name in ("load", "denoise", "decode", "total"):
@@ -497,8 +510,9 @@ def measure_full_size(args, tmp: Path) -> float:
     return ratio
 
 
-def bare_clip(job: RenderJob, request: ClipRequest) -> tuple[dict, np.ndarray]:
-    """Plain diffusers: from_pretrained, flow shift, one call timed by its step callbacks."""
+def bare_clip(job: RenderJob, request: ClipRequest, memory) -> tuple[dict, np.ndarray]:
+    """Plain diffusers: from_pretrained, flow shift, the memory plan's settings as plain
+    diffusers calls, one call timed by its step callbacks."""
     import torch
     from diffusers import WanPipeline
 
@@ -510,6 +524,7 @@ def bare_clip(job: RenderJob, request: ClipRequest) -> tuple[dict, np.ndarray]:
         config = pipe.scheduler.config
         pipe.scheduler = type(pipe.scheduler).from_config(config, flow_shift=job.flow_shift)
     pipe.set_progress_bar_config(disable=True)
+    bare_memory_setup(pipe, memory, "cpu")
     loaded = time.perf_counter()
     stamps: list[float] = []
 
