@@ -56,6 +56,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from guide_cost import measure_guide_cost
 from random_models import BuildSpec, build_model
 from render_common import (
     MODEL,
@@ -590,6 +591,9 @@ def main() -> int:
     )
     parser.add_argument("--frames", type=int, default=9, help="--full-size: frames of the clip")
     parser.add_argument(
+        "--guide-frames", type=int, default=None, help="guide cost: real-size frames (default 81)"
+    )
+    parser.add_argument(
         "--guidance", type=float, default=None, help="--full-size: guidance (default: the model's)"
     )
     parser.add_argument(
@@ -598,8 +602,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.full_size:
         args.size, args.steps = args.size or "832x480", args.steps or 2
-    quick = {"size": "64x64", "steps": 2, "rounds": 1, "mem_size": "64x64"}
-    full = {"size": "640x640", "steps": 0, "rounds": 2, "mem_size": "256x256"}  # 0: calibrate
+    quick = {"size": "64x64", "steps": 2, "rounds": 1, "mem_size": "64x64", "guide_frames": 17}
+    full = {  # steps 0: calibrate
+        "size": "640x640", "steps": 0, "rounds": 2, "mem_size": "256x256", "guide_frames": 81,
+    }  # fmt: skip
     for name, value in (quick if args.quick else full).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -619,6 +625,8 @@ def main() -> int:
         overhead = measure_overhead(args, tmp)
         print("2. memory growth with clip count")
         measure_memory(args, tmp)  # render_memory.py, beside this script
+        print("4. the camera guide's cost per clip")
+        measure_guide_cost(args, tmp)  # guide_cost.py, beside this script
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0 if overhead > 0 else 1

@@ -31,6 +31,8 @@ def test_render_overhead_benchmark_quick_run_prints_both_ratios():
     assert "quick run" in result.stdout
     assert "runner overhead ratio (ours / direct): " in result.stdout
     assert "memory growth ratio (12 clips / 2 clips peak RSS): " in result.stdout
+    assert "guide cost per clip, smoke model: " in result.stdout
+    assert "guide cost per clip, Wan2.1-T2V-1.3B (estimated): " in result.stdout
 
 
 def test_host_threads_benchmark_runs_every_case():
