@@ -158,3 +158,16 @@ def test_the_plan_plot_shows_the_requested_motion(tmp_path):
     plain = plot_motion({}, "3D", [], tmp_path / "plain.png")
     both = plot_motion({}, "3D", [], tmp_path / "both.png", requested=camera)
     assert Image.open(both).height > Image.open(plain).height
+
+
+def test_a_still_video_of_an_orbit_does_not_score_as_followed():
+    """An orbit around a flat scene is mostly keystone (truck and pan cancel in the picture's
+    centre): the fit allowance is capped at half the move, so standing still scores low."""
+    size = (256, 144)
+    warp = WarpSettings(mode="3D", width=256, height=144)
+    asked = requested_motion(
+        still(translation_x=2.0, rotation_3d_y=-0.55), warp, 0, 5, 16, 16, size
+    )
+    assert all(a.fit_px > 0 for a in asked)
+    frozen = adherence(asked, measured_motion([texture(*size)] * 5), size)
+    assert frozen.score is not None and frozen.score < 0.6

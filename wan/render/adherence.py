@@ -32,7 +32,10 @@ still camera, a drift of MIN_MOTION_PX per frame). The excess is the error beyon
 a consensus of the tracks where the motion is most uniform, may sit anywhere within about
 fit_px of the least-squares fit (the exact guide of a 1 degree turn per model frame at 256x192
 measures 1.2 px from it, its fit_px 1.39), so only what lies beyond counts against the render;
-in 2D fit_px is 0. `bias` is the weighted mean of measured minus requested per component
+in 2D fit_px is 0. The allowance is at most half the frame's motion (FIT_ALLOWANCE_SHARE): a move
+that is mostly keystone (an orbit around a flat scene: truck and pan cancel in the picture's
+centre) cannot be judged by a similarity, and a video that did not move at all must not score
+as if it had followed it. `bias` is the weighted mean of measured minus requested per component
 (dx > 0: the picture moved further right than asked).
 """
 
@@ -54,6 +57,7 @@ FIT_GRID = 17  # points per side of the grid the 3D displacement is fitted on
 ERROR_GRID = 9  # points per side of the grid the endpoint error is measured on
 MIN_CONFIDENCE = 0.2  # measured frames below this are left out of the figure
 MIN_MOTION_PX = 0.5  # the score's scale for a camera that (nearly) stands still
+FIT_ALLOWANCE_SHARE = 0.5  # fit_px is allowed up to this share of the frame's motion
 COMPONENTS = ("dx", "dy", "zoom", "angle")
 
 
@@ -232,7 +236,8 @@ def adherence(
     w = np.asarray(weights)
     error = float(np.average(errors, weights=w))
     motion = float(np.average(motions, weights=w))
-    excess = float(np.average(np.maximum(0.0, np.subtract(errors, fits)), weights=w))
+    allowed = np.minimum(fits, FIT_ALLOWANCE_SHARE * np.asarray(motions))
+    excess = float(np.average(np.maximum(0.0, np.subtract(errors, allowed)), weights=w))
     score = min(1.0, max(0.0, 1.0 - excess / max(motion, MIN_MOTION_PX)))
     worst = int(np.argmax(errors))
     bias = dict(zip(COMPONENTS, np.average(np.asarray(deltas), axis=0, weights=w), strict=True))
