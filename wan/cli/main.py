@@ -258,7 +258,7 @@ def _print_plan(plan: GenerationPlan, enhanced: list | None = None) -> None:
             print(f"  negative: {_short(clip.negative_prompt)}")
         for merged in clip.merged_prompts:
             print(f"  merged:   {_short(merged)}")
-        print(f"  camera:   {clip.motion.phrase}")
+        print(f"  camera:   {clip.motion.phrase or 'no camera schedules (Video Input)'}")
         print(f"  follows:  {planned_follow(options, plan.model.task, clip)['describe']}")
         if enhanced:
             print(f"  enhanced: {enhanced[clip.index].text} ({enhanced[clip.index].source})")
