@@ -28,3 +28,9 @@ def smoke_model(smoke_root: Path) -> Callable[[str], LoadedModel]:
         return cache[model_id]
 
     return get
+
+
+@pytest.fixture(scope="module")
+def load(smoke_model: Callable[[str], LoadedModel]) -> Callable[[str], LoadedModel]:
+    """The same loader under the name the generate and dual-clock tests use."""
+    return smoke_model

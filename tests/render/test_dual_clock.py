@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,6 @@ from wan.errors import InternalError, OptionsError
 from wan.options.render_options import CAMERA_STRONG, CAMERA_WEAK, parse_options
 from wan.render import dual_clock
 from wan.render.generate import ClipRequest, generate_clip
-from wan.render.loaded_model import LoadedModel
 
 FRAMES = 5
 STEPS = 8
@@ -32,26 +30,6 @@ FAMILIES = [
     ("tiny-t2v", "t2v", 64, 48),
     ("tiny-t2v-a14b", "t2v", 64, 48),
 ]
-
-
-@pytest.fixture(scope="module")
-def load(smoke_root: Path) -> Callable[[str], LoadedModel]:
-    """LoadedModel of a smoke model (float32, CPU), loaded once per module."""
-    from wan.models.detect import detect_model
-    from wan.models.loader import load_pipeline
-    from wan.models.smoke import ensure_smoke_model
-
-    cache: dict[str, LoadedModel] = {}
-
-    def get(model_id: str) -> LoadedModel:
-        if model_id not in cache:
-            detection = detect_model(ensure_smoke_model(model_id, smoke_root))
-            pipe = load_pipeline(detection, dtype="float32")
-            pipe.set_progress_bar_config(disable=True)
-            cache[model_id] = LoadedModel(pipe, detection.task)
-        return cache[model_id]
-
-    return get
 
 
 def _guide(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:

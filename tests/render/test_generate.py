@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,31 +10,10 @@ import pytest
 
 from wan.errors import Cancelled, InternalError, OutOfMemory, RenderError, WanError
 from wan.render.generate import ClipRequest, generate_clip
-from wan.render.loaded_model import LoadedModel
 from wan.render.strength import fit_strength, v2v_timesteps
 
 SIZE = 64
 FRAMES = 5
-
-
-@pytest.fixture(scope="module")
-def load(smoke_root: Path) -> Callable[[str], LoadedModel]:
-    """LoadedModel of a smoke model (float32, CPU), loaded once per module."""
-    from wan.models.detect import detect_model
-    from wan.models.loader import load_pipeline
-    from wan.models.smoke import ensure_smoke_model
-
-    cache: dict[str, LoadedModel] = {}
-
-    def get(model_id: str) -> LoadedModel:
-        if model_id not in cache:
-            detection = detect_model(ensure_smoke_model(model_id, smoke_root))
-            pipe = load_pipeline(detection, dtype="float32")
-            pipe.set_progress_bar_config(disable=True)
-            cache[model_id] = LoadedModel(pipe, detection.task)
-        return cache[model_id]
-
-    return get
 
 
 def _frames(count: int, seed: int = 0) -> np.ndarray:
