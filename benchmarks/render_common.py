@@ -1,14 +1,18 @@
 """The animation the render benchmarks use: a 2D Deforum settings dict for the tiny-t2v smoke
 model (or any model), the frame count that plans N full clips, small parsing helpers, and the
-peak resident memory of a phase (Linux: VmHWM, reset through /proc/self/clear_refs)."""
+peak resident memory of a phase (Linux: VmHWM, reset through /proc/self/clear_refs), the memory
+plan as a diffusers user writes it, and a clip request as plain diffusers-call values."""
 
 from __future__ import annotations
 
 import re
 import resource
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -16,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 from wan.core.deforum.settings import DeforumSettings, parse_settings  # noqa: E402
 from wan.core.plan import CONTINUATION_OVERLAP, GenerationPlan, build_plan  # noqa: E402
 from wan.models.identify import profile_for  # noqa: E402
+from wan.render.generate import ClipRequest  # noqa: E402
+from wan.render.strength import fit_strength  # noqa: E402
 
 MODEL = "tiny-t2v"
 SEED = 7
@@ -119,3 +125,41 @@ def bare_memory_setup(pipe: Any, plan: Any, device: str) -> None:
                 module.enable_group_offload(offload_type="leaf_level", **common)
         pipe.vae.enable_group_offload(offload_type="leaf_level", **common)
         apply_group_offloading(pipe.text_encoder, offload_type="leaf_level", **common)
+
+
+@dataclass(frozen=True)
+class DirectCall:
+    """Plain values for one diffusers call (what generate_clip passes, without wan objects)."""
+
+    v2v: bool
+    prompt: str
+    negative_prompt: str
+    num_frames: int
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    seed: int
+    init_video: np.ndarray | None
+    strength: float | None
+
+
+def direct_call(request: ClipRequest, scheduler) -> DirectCall:
+    if request.mode not in ("t2v", "v2v"):
+        raise SystemExit(f"{request.mode} clip: this benchmark drives text-to-video models only")
+    strength = None
+    if request.mode == "v2v":  # the strength the runner passes (at least one step)
+        strength = fit_strength(scheduler, request.steps, float(request.strength), None)[0]
+    return DirectCall(
+        v2v=request.mode == "v2v",
+        prompt=request.prompt,
+        negative_prompt=request.negative_prompt,
+        num_frames=request.num_frames,
+        width=request.width,
+        height=request.height,
+        steps=request.steps,
+        guidance=request.guidance,
+        seed=int(request.seed) & 0xFFFF_FFFF_FFFF_FFFF,
+        init_video=request.init_video,
+        strength=strength,
+    )
