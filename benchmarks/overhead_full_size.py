@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from random_models import BuildSpec, build_model
 from render_common import (
     bare_memory_setup,
+    bare_pipeline,
     direct_call,
     peak_rss,
     planned,
@@ -136,16 +137,9 @@ def bare_clip(job: RenderJob, request: ClipRequest, memory) -> tuple[dict, np.nd
     """Plain diffusers: from_pretrained, flow shift, the memory plan's settings as plain
     diffusers calls, one call timed by its step callbacks."""
     import torch
-    from diffusers import WanPipeline
 
     start = time.perf_counter()
-    pipe = WanPipeline.from_pretrained(
-        str(job.model_path), torch_dtype=getattr(torch, job.dtype), local_files_only=True
-    )
-    if job.flow_shift is not None:
-        config = pipe.scheduler.config
-        pipe.scheduler = type(pipe.scheduler).from_config(config, flow_shift=job.flow_shift)
-    pipe.set_progress_bar_config(disable=True)
+    pipe = bare_pipeline(job)
     bare_memory_setup(pipe, memory, "cpu")
     loaded = time.perf_counter()
     stamps: list[float] = []

@@ -163,3 +163,19 @@ def direct_call(request: ClipRequest, scheduler) -> DirectCall:
         init_video=request.init_video,
         strength=strength,
     )
+
+
+def bare_pipeline(job: Any) -> Any:
+    """WanPipeline as a diffusers user loads it: the job's folder and dtype, its flow shift, no
+    progress bar (no wan code)."""
+    import torch
+    from diffusers import WanPipeline
+
+    pipe = WanPipeline.from_pretrained(
+        str(job.model_path), torch_dtype=getattr(torch, job.dtype), local_files_only=True
+    )
+    if job.flow_shift is not None:
+        config = pipe.scheduler.config
+        pipe.scheduler = type(pipe.scheduler).from_config(config, flow_shift=job.flow_shift)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe

@@ -61,6 +61,7 @@ from overhead_full_size import measure_full_size
 from render_common import (
     MODEL,
     DirectCall,
+    bare_pipeline,
     direct_call,
     frames_for,
     planned,
@@ -130,16 +131,9 @@ def run_direct(pipes, call: DirectCall) -> np.ndarray:
 
 def load_direct_pipes(job: RenderJob):
     """WanPipeline as diffusers loads it (dtype and flow shift as the runner's), its v2v twin."""
-    import torch
-    from diffusers import WanPipeline, WanVideoToVideoPipeline
+    from diffusers import WanVideoToVideoPipeline
 
-    pipe = WanPipeline.from_pretrained(
-        str(job.model_path), torch_dtype=getattr(torch, job.dtype), local_files_only=True
-    )
-    if job.flow_shift is not None:
-        config = pipe.scheduler.config
-        pipe.scheduler = type(pipe.scheduler).from_config(config, flow_shift=job.flow_shift)
-    pipe.set_progress_bar_config(disable=True)
+    pipe = bare_pipeline(job)
     v2v = WanVideoToVideoPipeline.from_pipe(pipe)
     v2v.set_progress_bar_config(disable=True)
     return pipe, v2v

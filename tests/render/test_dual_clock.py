@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.render.conftest import plain_call
 from wan.errors import InternalError, OptionsError
 from wan.options.render_options import CAMERA_STRONG, CAMERA_WEAK, parse_options
 from wan.render import dual_clock
@@ -177,19 +178,12 @@ def test_without_a_guide_the_clip_is_the_plain_pipeline_call(
     extra: dict[str, Any] = {"image": Image.fromarray(request.image)} if mode == "i2v" else {}
     if model.two_experts:
         extra["guidance_scale_2"] = request.guidance_2
-    output = pipe(
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt,
-        height=height,
-        width=width,
-        num_frames=FRAMES,
-        num_inference_steps=1,
-        guidance_scale=request.guidance,
-        generator=torch.Generator("cpu").manual_seed(SEED),
-        output_type="np",
+    plain = plain_call(
+        pipe,
+        request,
+        SEED,
         **extra,
     )
-    plain = np.clip(np.rint(np.asarray(output.frames)[0] * 255.0), 0, 255).astype(np.uint8)
     assert np.array_equal(frames, plain)
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.render.conftest import plain_call
 from tests.render.test_dual_clock import (
     FRAMES,
     SEED,
@@ -82,20 +83,13 @@ def test_without_a_guide_it_is_the_plain_first_last_frame_call(smoke_model) -> N
     model = smoke_model("tiny-flf2v")
     request = _flf2v(guide=None, guide_mask=None, steps=1)
     frames = generate_clip(model, request).frames
-    output = model.pipe(
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt,
-        height=HEIGHT,
-        width=WIDTH,
-        num_frames=FRAMES,
-        num_inference_steps=1,
-        guidance_scale=request.guidance,
-        generator=torch.Generator("cpu").manual_seed(SEED),
-        output_type="np",
+    plain = plain_call(
+        model.pipe,
+        request,
+        SEED,
         image=Image.fromarray(request.image),
         last_image=Image.fromarray(request.last_image),
     )
-    plain = np.clip(np.rint(np.asarray(output.frames)[0] * 255.0), 0, 255).astype(np.uint8)
     assert np.array_equal(frames, plain)
     with pytest.raises(InternalError, match="needs last_image"):
         generate_clip(model, dataclasses.replace(request, last_image=None))

@@ -15,8 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.render.conftest import plain_call
 from tests.render.test_dual_clock import (
-    FRAMES,
     SEED,
     STEPS,
     STRONG,
@@ -98,20 +98,13 @@ def test_control_is_the_pipeline_called_with_that_video_and_mask(smoke_model) ->
     with _conditions(model.pipe) as seen:
         frames = generate_clip(model, request).frames
     (given,) = seen
-    output = model.pipe(
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt,
-        height=HEIGHT,
-        width=WIDTH,
-        num_frames=FRAMES,
-        num_inference_steps=1,
-        guidance_scale=request.guidance,
-        generator=torch.Generator("cpu").manual_seed(SEED),
-        output_type="np",
+    plain = plain_call(
+        model.pipe,
+        request,
+        SEED,
         video=[Image.fromarray(f) for f in given["video"]],
         mask=[Image.fromarray(m) for m in given["mask"]],
     )
-    plain = np.clip(np.rint(np.asarray(output.frames)[0] * 255.0), 0, 255).astype(np.uint8)
     assert np.array_equal(frames, plain)
 
 
@@ -172,21 +165,14 @@ def test_without_a_guide_vace_clips_are_unchanged(smoke_model) -> None:
     request = _vace(guide=None, guide_mask=None, reference_image=None, steps=1)
     frames = generate_clip(model, request).frames
     grey = Image.new("RGB", (WIDTH, HEIGHT), (GREY,) * 3)
-    output = model.pipe(
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt,
-        height=HEIGHT,
-        width=WIDTH,
-        num_frames=FRAMES,
-        num_inference_steps=1,
-        guidance_scale=request.guidance,
-        generator=torch.Generator("cpu").manual_seed(SEED),
-        output_type="np",
+    plain = plain_call(
+        model.pipe,
+        request,
+        SEED,
         video=[Image.fromarray(f) for f in request.known_frames] + [grey] * 3,
         mask=[Image.new("L", (WIDTH, HEIGHT), 0)] * KNOWN
         + [Image.new("L", (WIDTH, HEIGHT), 255)] * 3,
     )
-    plain = np.clip(np.rint(np.asarray(output.frames)[0] * 255.0), 0, 255).astype(np.uint8)
     assert np.array_equal(frames, plain)
 
 
